@@ -1,0 +1,75 @@
+package dev.kiln.cli;
+
+import dev.kiln.data.KilnException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/**
+ * The {@code kiln} command. Each subcommand is its own class; this one only wires them and turns failures into
+ * one line and an exit code: 2 for a bad flag (with picocli's usage), 1 for a runtime failure.
+ */
+@Command(name = "kiln",
+        mixinStandardHelpOptions = true,
+        versionProvider = Kiln.Version.class,
+        description = "Train neural networks on the JVM: CPU (Vector API) or NVIDIA GPU (cuBLAS + PTX).",
+        subcommands = {
+                DevicesCommand.class,
+                CommandLine.HelpCommand.class,
+        })
+public final class Kiln {
+
+    /** {@code --verbose}: show stack traces of failures. Shared by every subcommand through this mixin. */
+    public static final class Verbosity {
+        static volatile boolean verbose;
+
+        @CommandLine.Option(names = "--verbose", description = "Show the stack trace of a failure.")
+        void setVerbose(boolean v) {
+            verbose = v;
+        }
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the command line and returns the exit code; for tests and embedding. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cl = new CommandLine(new Kiln());
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            commandLine.getErr().println("kiln: " + describe(e));
+            if (Verbosity.verbose) {
+                e.printStackTrace(commandLine.getErr());
+            }
+            commandLine.getErr().flush();
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    /** One line for a failure: a {@link KilnException}'s own words, anything else named for what it is. */
+    static String describe(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof KilnException k) {
+                return k.oneLine();
+            }
+        }
+        if (e instanceof OutOfMemoryError) {
+            return "out of Java heap memory; hint: a smaller --batch-size or --limit, or more heap (JAVA_OPTS=-Xmx8g)";
+        }
+        String msg = e.getMessage() == null ? "" : ": " + e.getMessage();
+        return "internal error (" + e.getClass().getSimpleName() + msg + "); hint: rerun with --verbose and report it";
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Kiln.class.getPackage().getImplementationVersion();
+            return new String[]{"kiln " + (v == null ? "(development build)" : v),
+                    "Java " + Runtime.version() + " on " + System.getProperty("os.name") + " " + System.getProperty("os.arch")};
+        }
+    }
+}
