@@ -117,7 +117,8 @@ public final class SafeTensors {
                     + MAX_HEADER_BYTES + ")");
         }
         if (headerLen > size - 8) {
-            throw bad(file, "the header length " + headerLen + " is larger than the " + (size - 8) + " bytes that follow it");
+            throw bad(file, "the header length " + headerLen + " is larger than the " + (size - 8)
+                    + " bytes that follow it");
         }
         ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
         readFully(ch, headerBuf, 8);
@@ -160,6 +161,10 @@ public final class SafeTensors {
             text = chars.toString();
         } catch (CharacterCodingException e) {
             throw bad(file, "the header is not valid UTF-8");
+        }
+        // The spec requires the first byte to be '{' (padding is allowed only after the JSON).
+        if (!text.startsWith("{")) {
+            throw bad(file, "the header does not start with '{'");
         }
         Object parsed;
         try {
@@ -213,7 +218,8 @@ public final class SafeTensors {
         for (int i = 0; i < shape.length; i++) {
             Object dim = dims.get(i);
             if (!(dim instanceof Long n) || n < 0 || n > Integer.MAX_VALUE) {
-                throw bad(file, "tensor '" + name + "' has shape " + dims + "; dimensions must be non-negative integers");
+                throw bad(file, "tensor '" + name + "' has shape " + dims
+                        + "; dimensions must be non-negative integers");
             }
             shape[i] = (int) (long) n;
             count = count > 0 && n > Integer.MAX_VALUE / count ? Long.MAX_VALUE : count * n;

@@ -114,7 +114,8 @@ class SafeTensorsTest {
 
     @Test
     void readsHeaderPaddingAndWhitespaceAndEscapes() {
-        String json = " {\n\t\"a\\/b\\u0041\" : { \"shape\" : [ 1 ] , \"dtype\":\"F32\", \"data_offsets\":[0,4] } } \r\n";
+        String json = "{\n\t\"a\\/b\\u0041\" : { \"shape\" : [ 1 ] , \"dtype\":\"F32\",\n"
+                + " \"data_offsets\":[0,4] } } \r\n";
         Path file = file("pad", header(json), floats(2.5f));
         Content c = SafeTensors.read(file);
         assertArrayEquals(new float[] {2.5f}, c.tensors().get("a/bA").data());
@@ -188,7 +189,7 @@ class SafeTensorsTest {
     @Test
     void rejectsInvalidJson() {
         for (String json : List.of("{", "{\"a\":}", "{\"a\":1,}", "{'a':1}", "{\"a\":01}", "{\"a\":\"\\q\"}",
-                "{\"a\":1} x", "{\"a\":1,\"a\":2}", "{\"a\":\"tab\there\"}", "{\"a\":tru}", "")) {
+                "{\"a\":1} x", "{\"a\":1,\"a\":2}", "{\"a\":\"tab\there\"}", "{\"a\":tru}", "{\"a\":1}}")) {
             assertRejected(file("json", header(json)), "not valid JSON");
         }
     }
@@ -201,7 +202,8 @@ class SafeTensorsTest {
 
     @Test
     void rejectsAHeaderThatIsNotAnObject() {
-        assertRejected(file("array", header("[1,2]")), "not a JSON object");
+        assertRejected(file("array", header("[1,2]")), "does not start with '{'");
+        assertRejected(file("lead", header(" {}")), "does not start with '{'");
     }
 
     @Test
