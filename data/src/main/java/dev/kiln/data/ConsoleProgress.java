@@ -1,19 +1,19 @@
 package dev.kiln.data;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.Locale;
 
 /** {@link Progress#console}: one redrawn line on a terminal, start and finish lines otherwise. */
 final class ConsoleProgress implements Progress {
     private static final long REDRAW_NANOS = 100_000_000L; // 10 redraws a second are enough for an eye
 
-    private final PrintStream out;
+    private final PrintWriter out;
     private final boolean terminal;
     private String current;    // the item being reported, null between items
     private boolean lineOpen;  // a redrawn line without its newline is on screen
     private long lastDraw;
 
-    ConsoleProgress(PrintStream out, boolean terminal) {
+    ConsoleProgress(PrintWriter out, boolean terminal) {
         this.out = out;
         this.terminal = terminal;
     }

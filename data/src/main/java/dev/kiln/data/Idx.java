@@ -134,6 +134,8 @@ public final class Idx {
             }
         } catch (NoSuchFileException e) {
             throw new KilnException(file + " does not exist", "check the path (--data-dir)", e);
+        } catch (EOFException e) { // only GZIPInputStream throws it: the stream ends inside the header
+            throw new KilnException(file + ": the gzip stream ends early, inside the IDX header", HINT, e);
         } catch (ZipException e) {
             throw new KilnException(file + ": corrupt gzip data (" + e.getMessage() + ")", HINT, e);
         } catch (IOException e) {

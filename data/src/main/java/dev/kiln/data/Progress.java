@@ -2,6 +2,7 @@ package dev.kiln.data;
 
 import java.io.Console;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 
 /**
  * Where long-running data work (downloads, unpacking) reports what it is doing. Library code only calls it; the
@@ -33,6 +34,11 @@ public interface Progress {
      * start and a finish line per item, so logs stay readable.
      */
     static Progress console(PrintStream out) {
+        return console(new PrintWriter(out, true));
+    }
+
+    /** {@link #console(PrintStream)} for a writer, such as a picocli command's error stream. */
+    static Progress console(PrintWriter out) {
         Console c = System.console();
         return new ConsoleProgress(out, c != null && c.isTerminal());
     }

@@ -149,6 +149,15 @@ class IdxTest {
     }
 
     @Test
+    void gzipStreamCutInsideTheHeader() throws IOException {
+        Path f = write(header(0x00000803, 1, 2, 2), new byte[4], true);
+        byte[] gz = Files.readAllBytes(f);
+        Files.write(f, Arrays.copyOf(gz, 12)); // the gzip header and two bytes of deflate data
+        KilnException e = assertThrows(KilnException.class, () -> Idx.readImages(f));
+        assertMessage(e, f + ": the gzip stream ends early");
+    }
+
+    @Test
     void gzipWithMoreDataThanClaimed() throws IOException {
         Path f = write(header(0x00000801, 2), new byte[3], true);
         KilnException e = assertThrows(KilnException.class, () -> Idx.readLabels(f));
