@@ -119,6 +119,7 @@ class MnistFetchTest {
             assertArrayEquals(raw.get(f), Files.readAllBytes(cache.resolve(f)), f);
         }
         assertEquals(TestData.TRAIN, DatasetDir.load(cache, "mnist").train().size());
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(cache.resolve(DatasetDir.TEST_LABELS))));
         assertTrue(progress.finished.contains(DatasetDir.TRAIN_IMAGES + ".gz"), progress.finished.toString());
     }
 
