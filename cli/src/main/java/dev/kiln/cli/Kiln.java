@@ -16,6 +16,7 @@ import java.io.PrintWriter;
         description = "Train neural networks on the JVM: CPU (Vector API) or NVIDIA GPU (cuBLAS + PTX).",
         subcommands = {
                 DevicesCommand.class,
+                DataCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Kiln {
