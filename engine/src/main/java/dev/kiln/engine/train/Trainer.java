@@ -163,7 +163,7 @@ public final class Trainer {
             }
             int n = train.size();
             EpochMetrics m = new EpochMetrics(epoch + 1, (double) stats[0] / n, (double) stats[1] / n,
-                    testLoss, testAccuracy, (float) lr, seconds, n / seconds, device.name());
+                    testLoss, testAccuracy, lr, seconds, n / seconds, device.name());
             done.add(m);
             out.onEpoch(m);
             if (stopRequested) {
