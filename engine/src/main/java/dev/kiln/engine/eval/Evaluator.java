@@ -75,6 +75,9 @@ public final class Evaluator {
     /** Mean loss and accuracy only, with one read from the device at the end. */
     public Summary summarize(DeviceDataset data) {
         requireCompatible(data.source());
+        if (data.size() == 0) {
+            return new Summary(Double.NaN, Double.NaN);
+        }
         float[] s = run(data, null);
         return new Summary((double) s[0] / data.size(), (double) s[1] / data.size());
     }
@@ -87,13 +90,14 @@ public final class Evaluator {
         int n = data.size();
         data.useIdentityOrder();
         device.fill(stats, 0);
+        device.fill(cursor, 0);
         int last = acts.length - 1;
         for (int start = 0; start < n; start += batchRows) {
             int rows = Math.min(batchRows, n - start);
             Tensor xs = x.firstRows(rows), ys = y.firstRows(rows);
             Tensor[] as = Mlp.firstRows(acts, rows);
-            device.upload(new int[] {start}, cursor);
             device.gatherBatch(data.images(), data.labels(), data.order(), cursor, xs, ys);
+            device.addInt(cursor, rows); // the cursor advances on the device, as in training
             model.forward(xs, as);
             device.softmaxCrossEntropy(as[last], ys, dlogits.firstRows(rows), stats);
             device.countCorrect(as[last], ys, stats);

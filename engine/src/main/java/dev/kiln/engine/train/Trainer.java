@@ -127,6 +127,12 @@ public final class Trainer {
         }
         TrainingListener out = listener == null ? TrainingListener.NONE : listener;
         Evaluator.requireCompatible(model, train);
+        if (train.size() == 0) {
+            throw new KilnException("the training set " + train.name() + " is empty", "check the data directory and --limit");
+        }
+        if (test != null && test.size() == 0) {
+            test = null;
+        }
         if (test != null) {
             Evaluator.requireCompatible(model, test);
         }

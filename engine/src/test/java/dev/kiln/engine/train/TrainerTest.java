@@ -164,6 +164,9 @@ class TrainerTest {
         assertEquals("train has 16 pixels per sample (1x16) but network 10,4 takes 10 inputs", e.getMessage());
         Trainer t2 = Trainer.fresh(new ReferenceDevice(), new LayerSpec(16, 3), config());
         assertTrue(assertThrows(KilnException.class, () -> t2.fit(TRAIN, null, null)).getMessage().contains("4 classes"));
+        Trainer t3 = Trainer.fresh(new ReferenceDevice(), SPEC, config());
+        assertEquals("the training set train is empty",
+                assertThrows(KilnException.class, () -> t3.fit(TRAIN.first(0), null, null)).getMessage());
     }
 
     @Test
