@@ -9,6 +9,7 @@ import dev.kiln.engine.eval.Evaluator;
 import dev.kiln.engine.model.Init;
 import dev.kiln.engine.model.LayerSpec;
 import dev.kiln.engine.model.Mlp;
+import dev.kiln.engine.train.EpochMetrics;
 import dev.kiln.engine.train.TrainConfig;
 import dev.kiln.engine.train.Trainer;
 import dev.kiln.engine.train.TrainingListener;
@@ -92,7 +93,7 @@ public final class Model implements AutoCloseable {
                 }
 
                 @Override
-                public void onEpoch(dev.kiln.engine.train.EpochMetrics metrics) {
+                public void onEpoch(EpochMetrics metrics) {
                     state = trainer.exportState();
                     if (listener != null) {
                         listener.onEpoch(metrics);

@@ -6,6 +6,7 @@ import dev.kiln.engine.TestData;
 import dev.kiln.engine.device.ReferenceDevice;
 import dev.kiln.engine.model.Init;
 import dev.kiln.engine.model.LayerSpec;
+import dev.kiln.engine.model.Mlp;
 import dev.kiln.engine.optim.Optimizer;
 import dev.kiln.engine.optim.Schedule;
 import org.junit.jupiter.api.Test;
@@ -177,6 +178,6 @@ class TrainerTest {
         assertThrows(KilnException.class, () -> Trainer.resume(new ReferenceDevice(), s, config().withOptimizer(new Optimizer.Sgd(0.1))));
         TrainingState other = new TrainingState(new LayerSpec(16, 4), s.optimizer(), new float[68], new float[][] {new float[68], new float[68]}, 0, 0, 1);
         assertThrows(KilnException.class, () -> new Trainer(
-                dev.kiln.engine.model.Mlp.initialized(new ReferenceDevice(), SPEC, Init.PYTORCH_DEFAULT, 1), config(), other));
+                Mlp.initialized(new ReferenceDevice(), SPEC, Init.PYTORCH_DEFAULT, 1), config(), other));
     }
 }
