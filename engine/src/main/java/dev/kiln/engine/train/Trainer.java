@@ -1,0 +1,224 @@
+package dev.kiln.engine.train;
+
+import dev.kiln.data.Dataset;
+import dev.kiln.data.KilnException;
+import dev.kiln.data.Shuffle;
+import dev.kiln.engine.DeviceDataset;
+import dev.kiln.engine.device.Device;
+import dev.kiln.engine.eval.Evaluator;
+import dev.kiln.engine.model.LayerSpec;
+import dev.kiln.engine.model.Mlp;
+import dev.kiln.engine.optim.OptimizerState;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runs epochs of minibatch training on any {@link Device}: per epoch it uploads the learning rate and the shuffled
+ * order ({@link Shuffle#order}), replays the {@link TrainingStep} once per batch, reads the loss and accuracy back
+ * only for progress and at the epoch's end (checking them for NaN or infinity each time), then evaluates the test
+ * set. It can start fresh, continue a {@link TrainingState}, and stop cleanly after the current step.
+ *
+ * <p>It does not write checkpoints or print anything: listeners do (see {@link TrainingListener#onEpoch}).
+ */
+public final class Trainer {
+    private static final long PROGRESS_NANOS = 100_000_000L; // progress cadence when progressEverySteps is 0
+
+    private final Mlp model;
+    private final TrainConfig config;
+    private final OptimizerState optimizer;
+    private final long seed;
+    private long step;           // mirrors the device's step counter: updates done
+    private int epochsCompleted;
+    private boolean midEpoch;    // true after a stop inside an epoch: the state is then not resumable
+    private volatile boolean stopRequested;
+
+    /**
+     * Trains {@code model} from its current parameters with fresh optimizer state (step 0, epoch 0); the config's
+     * seed drives the shuffles and its {@code init} is not used.
+     */
+    public Trainer(Mlp model, TrainConfig config) {
+        this.model = model;
+        this.config = config;
+        this.seed = config.seed();
+        this.optimizer = new OptimizerState(model.device(), config.optimizer(), model.spec().parameterCount());
+    }
+
+    /**
+     * Continues {@code from}: its parameters, optimizer state, step count and epoch count are loaded into
+     * {@code model}, and the shuffles follow its seed (not the config's). The config's optimizer must keep the same
+     * state vectors (e.g. Adam to Adam); its hyperparameters, such as the learning rate, may differ.
+     */
+    public Trainer(Mlp model, TrainConfig config, TrainingState from) {
+        if (!from.layers().equals(model.spec())) {
+            throw new KilnException("the saved network is " + from.layers() + " but this one is " + model.spec(),
+                    "resume with the layer sizes the checkpoint was trained with");
+        }
+        if (!from.optimizer().stateNames().equals(config.optimizer().stateNames())) {
+            throw new KilnException("the saved run used " + from.optimizer() + " but this one asks for " + config.optimizer(),
+                    "resume with the same optimizer");
+        }
+        if (from.step() > Integer.MAX_VALUE) {
+            throw new KilnException("the saved run is at step " + from.step() + ", beyond what the step counter holds");
+        }
+        this.model = model;
+        this.config = config;
+        this.seed = from.seed();
+        this.optimizer = new OptimizerState(model.device(), config.optimizer(), model.spec().parameterCount());
+        model.setParameters(from.parameters());
+        optimizer.upload(from.optimizerState());
+        optimizer.setStep((int) from.step());
+        this.step = from.step();
+        this.epochsCompleted = from.epochsCompleted();
+    }
+
+    /** A fresh network of shape {@code spec} on {@code device}, initialised by {@code config.init()} from its seed. */
+    public static Trainer fresh(Device device, LayerSpec spec, TrainConfig config) {
+        return new Trainer(Mlp.initialized(device, spec, config.init(), config.seed()), config);
+    }
+
+    /** A network on {@code device} restored from {@code state}, ready to continue. */
+    public static Trainer resume(Device device, TrainingState state, TrainConfig config) {
+        return new Trainer(new Mlp(device, state.layers()), config, state);
+    }
+
+    public Mlp model() { return model; }
+
+    public TrainConfig config() { return config; }
+
+    public OptimizerState optimizerState() { return optimizer; }
+
+    /** Optimizer updates done so far. */
+    public long step() { return step; }
+
+    public int epochsCompleted() { return epochsCompleted; }
+
+    /** Asks a running {@link #fit} to return after its current step; safe from any thread (e.g. a Ctrl-C hook). */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    /**
+     * The run as it stands between epochs, for a checkpoint or a later {@link #Trainer(Mlp, TrainConfig,
+     * TrainingState)}. Downloads parameters and optimizer state.
+     *
+     * @throws IllegalStateException after a stop inside an epoch: that state could not be resumed exactly
+     */
+    public TrainingState exportState() {
+        if (midEpoch) {
+            throw new IllegalStateException("training stopped inside epoch " + (epochsCompleted + 1)
+                    + "; only states between epochs can be exported");
+        }
+        return new TrainingState(model.spec(), config.optimizer(), model.parameters(), optimizer.download(),
+                step, epochsCompleted, seed);
+    }
+
+    /**
+     * Trains from the next epoch up to {@code config.epochs()}.
+     *
+     * @param train    training set
+     * @param test     evaluated after every epoch; may be null
+     * @param listener progress and per-epoch metrics; may be null
+     * @throws KilnException when the loss becomes NaN or infinite, or the data does not fit the network
+     */
+    public TrainingResult fit(Dataset train, Dataset test, TrainingListener listener) {
+        if (midEpoch) {
+            throw new IllegalStateException("this trainer was stopped inside an epoch; resume from the last exported state");
+        }
+        TrainingListener out = listener == null ? TrainingListener.NONE : listener;
+        Evaluator.requireCompatible(model, train);
+        if (train.size() == 0) {
+            throw new KilnException("the training set " + train.name() + " is empty", "check the data directory and --limit");
+        }
+        if (test != null && test.size() == 0) {
+            test = null;
+        }
+        if (test != null) {
+            Evaluator.requireCompatible(model, test);
+        }
+        Device device = model.device();
+        DeviceDataset trainData = DeviceDataset.upload(device, train);
+        DeviceDataset testData = test == null ? null : DeviceDataset.upload(device, test);
+        Evaluator evaluator = test == null ? null : new Evaluator(model, Math.min(config.evalBatchSize(), test.size()));
+        TrainingStep stepper = new TrainingStep(model, optimizer, trainData, config.batchSize());
+
+        List<EpochMetrics> done = new ArrayList<>();
+        stopRequested = false;
+        while (epochsCompleted < config.epochs()) {
+            int epoch = epochsCompleted; // 0-based
+            double lr = config.schedule().lr(config.optimizer().lr(), epoch, config.epochs());
+            optimizer.setLearningRate(lr);
+            trainData.setOrder(Shuffle.order(train.size(), seed, epoch));
+            stepper.rewind();
+            stepper.resetStats();
+
+            long t0 = System.nanoTime();
+            float[] stats = runEpoch(stepper, epoch, lr, out, t0);
+            if (stats == null) {
+                midEpoch = true;
+                return new TrainingResult(done, true);
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            epochsCompleted++;
+
+            double testLoss = Double.NaN, testAccuracy = Double.NaN;
+            if (evaluator != null) {
+                Evaluator.Summary s = evaluator.summarize(testData);
+                testLoss = s.loss();
+                testAccuracy = s.accuracy();
+            }
+            int n = train.size();
+            EpochMetrics m = new EpochMetrics(epoch + 1, (double) stats[0] / n, (double) stats[1] / n,
+                    testLoss, testAccuracy, lr, seconds, n / seconds, device.name());
+            done.add(m);
+            out.onEpoch(m);
+            if (stopRequested) {
+                return new TrainingResult(done, true);
+            }
+        }
+        return new TrainingResult(done, false);
+    }
+
+    /** The epoch's steps; returns the final {loss sum, correct count}, or null if stopped inside the epoch. */
+    private float[] runEpoch(TrainingStep stepper, int epoch, double lr, TrainingListener out, long t0) {
+        int total = stepper.stepsPerEpoch();
+        int every = config.progressEverySteps();
+        long lastReport = t0;
+        long lastFiniteStep = step;
+        for (int s = 1; s <= total; s++) {
+            boolean partial = s > stepper.fullBatches();
+            (partial ? stepper.partialBatch() : stepper.fullBatch()).run();
+            step++;
+            int samples = partial ? stepper.fullBatches() * stepper.batchSize() + stepper.partialRows()
+                    : s * stepper.batchSize();
+            long now = System.nanoTime();
+            boolean due = every > 0 ? s % every == 0 : now - lastReport >= PROGRESS_NANOS;
+            if (s == total || due) {
+                float[] stats = stepper.readStats();
+                checkFinite(stats[0], lastFiniteStep, epoch, lr);
+                lastFiniteStep = step;
+                now = System.nanoTime();
+                lastReport = now;
+                out.onStep(epoch + 1, s, total, stats[0] / samples, samples / ((now - t0) / 1e9));
+                if (s == total) {
+                    return stats;
+                }
+            }
+            if (stopRequested) {
+                return null;
+            }
+        }
+        throw new IllegalStateException("an epoch with no steps");
+    }
+
+    private void checkFinite(float lossSum, long lastFiniteStep, int epoch, double lr) {
+        if (Float.isFinite(lossSum)) {
+            return;
+        }
+        String what = Float.isNaN(lossSum) ? "NaN" : "infinite";
+        String when = lastFiniteStep + 1 == step ? "at step " + step
+                : "at step " + step + " (first between steps " + (lastFiniteStep + 1) + " and " + step + ")";
+        throw new KilnException("training diverged: the loss became " + what + " " + when + ", in epoch " + (epoch + 1),
+                String.format("lower the learning rate (it was %.3g), e.g. to %.3g", lr, lr / 10));
+    }
+}
