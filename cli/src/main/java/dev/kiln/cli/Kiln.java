@@ -15,8 +15,11 @@ import java.io.PrintWriter;
         versionProvider = Kiln.Version.class,
         description = "Train neural networks on the JVM: CPU (Vector API) or NVIDIA GPU (cuBLAS + PTX).",
         subcommands = {
-                DevicesCommand.class,
+                TrainCommand.class,
+                EvalCommand.class,
+                PredictCommand.class,
                 DataCommand.class,
+                DevicesCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Kiln {
@@ -63,6 +66,12 @@ public final class Kiln {
         }
         String msg = e.getMessage() == null ? "" : ": " + e.getMessage();
         return "internal error (" + e.getClass().getSimpleName() + msg + "); hint: rerun with --verbose and report it";
+    }
+
+    /** This build's version, or "dev" when run from classes rather than the jar. */
+    static String version() {
+        String v = Kiln.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -1,0 +1,35 @@
+package dev.kiln.cli;
+
+import dev.kiln.engine.device.DeviceOptions;
+import dev.kiln.engine.device.Devices;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+
+/** The device flags every computing command shares: which device, how many threads, GPU debugging. */
+final class DeviceMixin {
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "NAME",
+            description = "auto (a GPU when one is usable, else the CPU), cpu, cuda or reference. Default: ${DEFAULT-VALUE}.")
+    String device;
+
+    @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
+            description = "CPU threads; 0 uses every core. Default: ${DEFAULT-VALUE}.")
+    int threads;
+
+    @Option(names = "--tf32", description = "Let cuBLAS use TF32 tensor cores (faster, about 10 mantissa bits).")
+    boolean tf32;
+
+    @Option(names = "--cuda-sync", description = "Synchronise after every GPU launch (debugging asynchronous faults).")
+    boolean cudaSync;
+
+    /** Opens the device and says on {@code err} which one it took and why. */
+    Devices.Selection open(PrintWriter err) {
+        if (threads < 0) {
+            throw new dev.kiln.data.KilnException("--threads must be 0 (every core) or positive, got " + threads);
+        }
+        Devices.Selection s = Devices.open(device, new DeviceOptions(threads, tf32, cudaSync, 0));
+        err.println("device: " + s.device().description() + " (" + s.why() + ")");
+        err.flush();
+        return s;
+    }
+}
