@@ -13,6 +13,9 @@ final class Page {
     static final String TRAIN_COLOUR = "#1f6fd1";
     static final String TEST_COLOUR = "#e0631a";
 
+    /** No scripts, no fetches, no fonts from anywhere; inline styles and data: images only. */
+    static final String CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
+
     private static final String CSS = """
             :root{--fg:#1b1f24;--muted:#5f6b76;--line:#dde2e7;--soft:#f5f7f9}
             *{box-sizing:border-box}
@@ -83,6 +86,8 @@ final class Page {
     static void open(StringBuilder b, String title, String subtitle) {
         b.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
                 .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+                // The browser itself refuses anything but this page's own styles and data-URI images.
+                .append("<meta http-equiv=\"Content-Security-Policy\" content=\"").append(CSP).append("\">\n")
                 .append("<title>").append(esc(title)).append("</title>\n<style>\n").append(CSS).append("</style>\n")
                 .append("</head>\n<body>\n<main>\n<h1>").append(esc(title)).append("</h1>\n<p class=\"sub\">")
                 .append(esc(subtitle)).append("</p>\n");

@@ -27,7 +27,7 @@ record Ticks(double lo, double hi, double step, List<Double> ticks) {
             min -= pad;
             max += pad;
         }
-        double step = niceStep((max - min) / target);
+        double step = nearNiceStep((max - min) / target);
         double lo = Math.floor(min / step + 1e-9) * step;
         double hi = Math.ceil(max / step - 1e-9) * step;
         List<Double> ticks = new ArrayList<>();
@@ -66,6 +66,18 @@ record Ticks(double lo, double hi, double step, List<Double> ticks) {
         double mag = Math.pow(10, Math.floor(Math.log10(raw)));
         double f = raw / mag;
         double nice = f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
+        return nice * mag;
+    }
+
+    /** 1, 2 or 5 times a power of ten, nearest to {@code raw} on a log scale (so about {@code target} intervals). */
+    static double nearNiceStep(double raw) {
+        if (!(raw > 0) || !Double.isFinite(raw)) {
+            return 1;
+        }
+        double mag = Math.pow(10, Math.floor(Math.log10(raw)));
+        double f = raw / mag;
+        // Boundaries at the geometric means sqrt(2), sqrt(10), sqrt(50).
+        double nice = f >= 7.07 ? 10 : f >= 3.16 ? 5 : f >= 1.41 ? 2 : 1;
         return nice * mag;
     }
 
