@@ -73,10 +73,13 @@ final class Html {
         return Double.isFinite(v) ? String.format(Locale.ROOT, "%,.0f", v) : MISSING;
     }
 
-    /** A duration: "0.84 s", "12.3 s", "4 min 05 s", "1 h 02 min". */
+    /** A duration: "6.6 ms", "840 ms", "2.50 s", "12.3 s", "4 min 05 s", "1 h 02 min". */
     static String seconds(double s) {
         if (!Double.isFinite(s) || s < 0) {
             return MISSING;
+        }
+        if (s < 1) {
+            return num(s * 1000) + " ms";
         }
         if (s < 10) {
             return String.format(Locale.ROOT, "%.2f s", s);

@@ -15,9 +15,9 @@ final class LineChart {
     /** One line. {@code dashed} keeps train and test apart in black-and-white print. */
     record Series(String name, String color, boolean dashed, double[] values) {}
 
-    private static final int WIDTH = 540;
+    private static final int WIDTH = 550;
     private static final int HEIGHT = 290;
-    private static final int LEFT = 62;
+    private static final int LEFT = 72;
     private static final int RIGHT = 18;
     private static final int TOP = 36;
     private static final int BOTTOM = 48;

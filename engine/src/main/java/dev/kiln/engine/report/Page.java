@@ -16,6 +16,8 @@ final class Page {
     /** No scripts, no fetches, no fonts from anywhere; inline styles and data: images only. */
     static final String CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
 
+    // Text takes its colour from the svg element (inherited) rather than from an `svg text` rule, which would
+    // override the fill attributes that give heatmap counts their contrast colour.
     private static final String CSS = """
             :root{--fg:#1b1f24;--muted:#5f6b76;--line:#dde2e7;--soft:#f5f7f9}
             *{box-sizing:border-box}
@@ -40,8 +42,8 @@ final class Page {
             .best{font-weight:700}
             .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:18px 28px}
             figure{margin:0;break-inside:avoid;page-break-inside:avoid}
-            svg{display:block;width:100%;height:auto}
-            svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill:var(--fg)}
+            svg{display:block;width:100%;height:auto;fill:var(--fg)}
+            svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
             svg .ct{font-size:14px;font-weight:600}
             svg .tick{font-size:11.5px;fill:var(--muted)}
             svg .label,svg .legend{font-size:12px}
@@ -55,14 +57,14 @@ final class Page {
             .side{display:flex;flex-wrap:wrap;gap:28px;align-items:flex-start}
             .side>figure{flex:1 1 420px;max-width:560px}
             .side>.tablewrap{flex:0 1 auto}
-            .mistakes{display:grid;grid-template-columns:repeat(auto-fill,minmax(128px,1fr));gap:14px 10px}
+            .mistakes{display:grid;grid-template-columns:repeat(auto-fill,minmax(128px,1fr));gap:16px 10px;margin-top:12px}
             .mistakes figure{text-align:center}
             .mistakes img{display:block;margin:0 auto 4px;width:84px;height:84px;image-rendering:pixelated;border-radius:3px}
             .mistakes figcaption{font-size:12.5px;line-height:1.3;color:var(--fg)}
             .mistakes figcaption span{display:block;color:var(--muted);font-size:11.5px}
-            .weights{display:grid;grid-template-columns:repeat(auto-fill,minmax(64px,1fr));gap:8px}
+            .weights{display:grid;grid-template-columns:repeat(auto-fill,minmax(96px,1fr));gap:10px;margin-top:12px}
             .weights figure{text-align:center}
-            .weights img{display:block;margin:0 auto;width:56px;height:56px;image-rendering:pixelated;border:1px solid var(--line)}
+            .weights img{display:block;margin:0 auto;width:84px;height:84px;image-rendering:pixelated;border:1px solid var(--line)}
             .weights figcaption{font-size:11px}
             .scale{display:inline-block;width:120px;height:10px;vertical-align:middle;border:1px solid var(--line);
               background:linear-gradient(90deg,#2166ac,#92c5de,#f7f7f7,#f4a582,#b2182b)}

@@ -14,7 +14,7 @@ import static dev.kiln.engine.report.Html.esc;
 final class ReportPage {
     /** Mistakes and weight tiles are drawn at this many screen pixels per image pixel (nearest neighbour). */
     static final int MISTAKE_SCALE = 3;
-    static final int WEIGHT_SCALE = 2;
+    static final int WEIGHT_SCALE = 3;
 
     private ReportPage() {}
 
@@ -164,8 +164,8 @@ final class ReportPage {
         b.append("<h2>First layer</h2>\n<p class=\"note\">What each hidden unit looks for: its ").append(w.rows())
                 .append("×").append(w.cols()).append(" input weights, ")
                 .append(shown < w.units() ? "the first " + shown + " of " + w.units() + " units" : "all " + shown + " units")
-                .append(". <span class=\"scale\"></span> negative · zero · positive, each unit scaled to its own")
-                .append(" largest |w| (hover for it).</p>\n<div class=\"weights\">\n");
+                .append(".<br><span class=\"scale\"></span> negative · zero · positive, each unit scaled to its own")
+                .append(" largest |w|.</p>\n<div class=\"weights\">\n");
         int[] rgb = new int[w.rows() * w.cols()];
         for (int u = 0; u < shown; u++) {
             float max = w.maxAbs(u);

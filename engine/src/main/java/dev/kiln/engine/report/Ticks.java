@@ -89,6 +89,9 @@ record Ticks(double lo, double hi, double step, List<Double> ticks) {
 
     /** The label of tick {@code v}: as many decimals as the step needs; thousands as k, millions as M. */
     String label(double v, boolean percent) {
+        if (Math.abs(v) < step * 1e-6) {
+            return percent ? "0%" : "0";
+        }
         if (percent) {
             return decimals(v * 100, step * 100) + "%";
         }

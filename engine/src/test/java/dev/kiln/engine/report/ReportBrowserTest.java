@@ -46,13 +46,7 @@ class ReportBrowserTest {
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void chromiumRendersTheReport() throws Exception {
-        String chromium = findChromium();
-        boolean ci = System.getenv("CI") != null && !System.getenv("CI").isBlank();
-        if (chromium == null && ci) {
-            fail("chromium is not installed; the CI test script must install it first: " + INSTALL);
-        }
-        Assumptions.assumeTrue(chromium != null, "chromium is not installed (" + INSTALL + "); browser test skipped");
-
+        String chromium = requireChromium();
         Path page = ReportWriter.write(tmp.resolve("report"), SyntheticReports.full(12, 2025));
         String url = page.toUri().toString();
 
@@ -60,11 +54,8 @@ class ReportBrowserTest {
         Run shot = run(chromium, "--screenshot=" + png, "--window-size=" + WIDTH + "," + HEIGHT, url);
         Run dom = run(chromium, "--dump-dom", "--enable-logging=stderr", "--v=0", url);
 
-        for (Run r : List.of(shot, dom)) {
-            for (String bad : List.of("Uncaught", "ERROR:CONSOLE", "Refused to", "Content Security Policy")) {
-                assertFalse(r.stderr.contains(bad), "chromium reported '" + bad + "':\n" + r.stderr);
-            }
-        }
+        assertNoConsoleErrors(shot);
+        assertNoConsoleErrors(dom);
 
         assertTrue(Files.size(png) > 0, "no screenshot written; chromium said:\n" + shot.stderr);
         BufferedImage img = ImageIO.read(png.toFile());
@@ -89,10 +80,48 @@ class ReportBrowserTest {
         }
         assertEquals(25 + 25, images, "25 mistakes and 25 weight tiles");
 
+        keep(png, page, "");
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void chromiumRendersTheBenchPage() throws Exception {
+        String chromium = requireChromium();
+        Path page = ReportWriter.writeBench(tmp.resolve("bench"), ReportWriterTest.benchRows(),
+                SyntheticReports.facts("784,25,25,10"));
+        Path png = tmp.resolve("bench.png");
+        Run shot = run(chromium, "--screenshot=" + png, "--window-size=" + WIDTH + ",1200", page.toUri().toString());
+        assertNoConsoleErrors(shot);
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertNotNull(img, "the screenshot is not a readable PNG");
+        assertEquals(WIDTH, img.getWidth());
+        assertTrue(distinctColours(img) > 100, "the screenshot looks blank: " + distinctColours(img) + " colours");
+        keep(png, page, "bench-");
+    }
+
+    /** Keeps the page and its screenshot in engine/target/report-browser/ for a person to look at. */
+    private static void keep(Path png, Path page, String prefix) throws Exception {
         Path keep = Path.of("target", "report-browser");
         Files.createDirectories(keep);
-        Files.copy(png, keep.resolve("screenshot.png"), StandardCopyOption.REPLACE_EXISTING);
-        Files.copy(page, keep.resolve("report.html"), StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(png, keep.resolve(prefix + "screenshot.png"), StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(page, keep.resolve(prefix + "report.html"), StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private static void assertNoConsoleErrors(Run r) {
+        for (String bad : List.of("Uncaught", "ERROR:CONSOLE", "Refused to", "Content Security Policy")) {
+            assertFalse(r.stderr.contains(bad), "chromium reported '" + bad + "':\n" + r.stderr);
+        }
+    }
+
+    /** The chromium binary; skips the test where it is missing, fails it on CI. */
+    private static String requireChromium() {
+        String chromium = findChromium();
+        boolean ci = System.getenv("CI") != null && !System.getenv("CI").isBlank();
+        if (chromium == null && ci) {
+            fail("chromium is not installed; the CI test script must install it first: " + INSTALL);
+        }
+        Assumptions.assumeTrue(chromium != null, "chromium is not installed (" + INSTALL + "); browser test skipped");
+        return chromium;
     }
 
     private record Run(String stdout, String stderr) {}

@@ -30,8 +30,19 @@ class TicksTest {
     void bigNumbersUseSuffixes() {
         Ticks t = Ticks.cover(0, 9_100_000, 5);
         assertEquals("2M", t.label(2_000_000, false));
+        assertEquals("0", t.label(0, false));
         Ticks k = Ticks.cover(200_000, 230_000, 5);
         assertEquals("215k", k.label(215_000, false));
+    }
+
+    @Test
+    void durations() {
+        assertEquals("6.6 ms", Html.seconds(0.0066));
+        assertEquals("290 ms", Html.seconds(0.29));
+        assertEquals("2.50 s", Html.seconds(2.5));
+        assertEquals("1 min 13 s", Html.seconds(73.4));
+        assertEquals("1 h 02 min", Html.seconds(3725));
+        assertEquals("–", Html.seconds(Double.NaN));
     }
 
     @Test
