@@ -28,10 +28,11 @@ final class LineChart {
      * @param title   the chart's heading (also its accessible name)
      * @param yLabel  the y axis's label
      * @param percent values are fractions of 1 shown as percentages
+     * @param zero    the y axis starts at 0 (or ends there), so that small changes do not look large
      * @param series  lines over epochs 1 .. n (each values array has n entries); series with no finite value are
      *                left out
      */
-    static String svg(String title, String yLabel, boolean percent, List<Series> series) {
+    static String svg(String title, String yLabel, boolean percent, boolean zero, List<Series> series) {
         List<Series> shown = new ArrayList<>();
         double min = Double.POSITIVE_INFINITY;
         double max = Double.NEGATIVE_INFINITY;
@@ -65,7 +66,12 @@ final class LineChart {
             return b.toString();
         }
         Ticks xt = Ticks.epochs(n);
-        Ticks yt = Ticks.cover(min, max, 5);
+        if (percent && min == max) {
+            // A single accuracy: widen within 0..100% rather than to 105%.
+            min = Math.max(0, min - 0.05);
+            max = Math.min(1, max + 0.05);
+        }
+        Ticks yt = zero ? Ticks.cover(Math.min(0, min), Math.max(0, max), 5) : Ticks.cover(min, max, 5);
         Scale x = new Scale(xt.lo(), xt.hi(), LEFT, LEFT + plotW);
         Scale y = new Scale(yt.lo(), yt.hi(), TOP + plotH, TOP);
 

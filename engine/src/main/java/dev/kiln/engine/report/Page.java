@@ -123,7 +123,7 @@ final class Page {
         }
         row(b, "Optimizer", opt.toString());
         row(b, "Seed", Long.toString(f.seed()));
-        row(b, "Data", f.dataset() + " (" + f.checksum() + ")");
+        row(b, "Data", f.dataset() + ", " + f.checksum());
         if (extraKey != null) {
             row(b, extraKey, extraValue);
         }

@@ -59,15 +59,15 @@ final class ReportPage {
 
     private static void curves(StringBuilder b, List<EpochRow> epochs) {
         b.append("<h2>Training curves</h2>\n<div class=\"charts\">\n");
-        chart(b, LineChart.svg("Loss", "cross-entropy", false, List.of(
+        chart(b, LineChart.svg("Loss", "cross-entropy", false, false, List.of(
                 train("train", column(epochs, EpochRow::trainLoss)),
                 test("test", column(epochs, EpochRow::testLoss)))));
-        chart(b, LineChart.svg("Accuracy", "accuracy", true, List.of(
+        chart(b, LineChart.svg("Accuracy", "accuracy", true, false, List.of(
                 train("train", column(epochs, EpochRow::trainAccuracy)),
                 test("test", column(epochs, EpochRow::testAccuracy)))));
-        chart(b, LineChart.svg("Learning rate", "learning rate", false, List.of(
+        chart(b, LineChart.svg("Learning rate", "learning rate", false, true, List.of(
                 train("learning rate", column(epochs, EpochRow::learningRate)))));
-        chart(b, LineChart.svg("Throughput", "samples / s", false, List.of(
+        chart(b, LineChart.svg("Throughput", "samples / s", false, true, List.of(
                 train("samples / s", column(epochs, EpochRow::samplesPerSecond)))));
         b.append("</div>\n");
         b.append("<table class=\"epochs\">\n<tr><th class=\"n\">epoch</th><th class=\"n\">train loss</th>")
