@@ -252,6 +252,18 @@ class ReportWriterTest {
     }
 
     @Test
+    void atMost64WeightTilesAndBadWeightsDoNotBreakThePage() {
+        float[][] w = SyntheticReports.weights(100, new Random(16)).weights();
+        w[0][5] = Float.NaN;
+        w[1][7] = Float.POSITIVE_INFINITY;
+        String html = ReportWriter.html(new Report("t", SyntheticReports.facts("784,100,10"), List.of(), null, null,
+                new FirstLayerWeights(w, 28, 28)));
+        assertEquals(64, count(html, "<img src=\"data:image/png;base64,"));
+        assertTrue(html.contains("the first 64 of 100 units"));
+        assertFalse(html.contains("NaN"));
+    }
+
+    @Test
     void aManyEpochRunGetsReadableTicks() {
         String html = ReportWriter.html(new Report("t", SyntheticReports.facts("784,10"),
                 SyntheticReports.epochs(100, new Random(14)), null, null, null));
