@@ -1,0 +1,55 @@
+package dev.kiln.engine.report;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static dev.kiln.engine.report.Html.esc;
+
+/**
+ * Renders a benchmark comparison as one HTML page: run facts, a grouped bar chart of samples per second per
+ * (network, batch) and engine, and the same numbers in a table beside it, the fastest engine of each group in bold.
+ */
+final class BenchPage {
+    private BenchPage() {}
+
+    static String html(List<BenchRow> rows, RunFacts f) {
+        StringBuilder b = new StringBuilder(64 * 1024);
+        Page.open(b, "Kiln benchmark", f.device() + " · " + BarChart.engines(rows).size() + " engines · "
+                + rows.size() + " measurements");
+        b.append("<h2>Run</h2>\n");
+        Page.facts(b, f, null, null);
+        b.append("<h2>Training throughput</h2>\n");
+        if (rows.isEmpty()) {
+            b.append("<p class=\"note\">No measurements.</p>\n");
+            Page.close(b, f);
+            return b.toString();
+        }
+        Map<BarChart.Group, Double> best = new HashMap<>();
+        for (BenchRow r : rows) {
+            if (Double.isFinite(r.samplesPerSecond())) {
+                best.merge(BarChart.Group.of(r), r.samplesPerSecond(), Math::max);
+            }
+        }
+        b.append("<div class=\"side\">\n<figure>").append(BarChart.svg(rows))
+                .append("<figcaption>Samples per second while training (higher is better).</figcaption></figure>\n")
+                .append("<div class=\"tablewrap\"><table class=\"bench\">\n<tr><th>network</th><th class=\"n\">batch</th>")
+                .append("<th>engine</th><th class=\"n\">samples / s</th><th class=\"n\">epoch</th>")
+                .append("<th class=\"n\">vs best</th></tr>\n");
+        List<String> engines = BarChart.engines(rows);
+        for (BenchRow r : rows) {
+            Double top = best.get(BarChart.Group.of(r));
+            boolean isBest = top != null && r.samplesPerSecond() == top;
+            double share = top == null ? Double.NaN : r.samplesPerSecond() / top;
+            b.append(isBest ? "<tr class=\"best\">" : "<tr>").append("<td>").append(esc(r.network()))
+                    .append("</td><td class=\"n\">").append(r.batch()).append("</td><td><span style=\"color:")
+                    .append(BarChart.colour(engines, r.engine())).append("\">■</span> ").append(esc(r.engine()))
+                    .append("</td><td class=\"n\">").append(Html.count(r.samplesPerSecond()))
+                    .append("</td><td class=\"n\">").append(Html.seconds(r.epochSeconds()))
+                    .append("</td><td class=\"n\">").append(Html.percent1(share)).append("</td></tr>\n");
+        }
+        b.append("</table></div>\n</div>\n");
+        Page.close(b, f);
+        return b.toString();
+    }
+}
