@@ -26,8 +26,16 @@ final class DataMixin {
         return limit > 0 ? pair.first(limit) : pair;
     }
 
-    /** For run facts: where the data came from and whether its checksums were checked. */
+    /** For messages: where the data came from and whether its checksums were checked. */
     String provenance() {
-        return dataDir == null ? "MNIST (SHA-256 verified, " + Mnist.cacheDir() + ")" : dataDir + " (checksums not checked)";
+        return datasetName() + " (" + checksumStatus() + ")";
+    }
+
+    String datasetName() {
+        return dataDir == null ? "MNIST, " + Mnist.cacheDir() : dataDir.toString();
+    }
+
+    String checksumStatus() {
+        return dataDir == null ? "SHA-256 verified" : "not checked (--data-dir)";
     }
 }

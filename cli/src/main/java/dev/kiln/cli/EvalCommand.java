@@ -14,7 +14,9 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code kiln eval}: a saved model's accuracy on the test set, per-class precision and recall, confusion matrix. */
@@ -38,12 +40,20 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        long started = System.nanoTime();
         TrainingState state = Checkpoint.load(model).state();
         Dataset test = data.load().test();
         Devices.Selection selection = device.open(spec.commandLine().getErr());
         try (Model m = Model.restore(state, selection.device())) {
             Evaluation e = m.evaluate(test);
             print(out, model + " (" + state.layers() + ", epoch " + state.epochsCompleted() + ")", e);
+            if (report != null) {
+                Path page = RunReport.write(report, "Evaluation of " + model.getFileName(), state.layers(), state.optimizer(),
+                        Map.of("model", model.toString(), "epochs trained", Integer.toString(state.epochsCompleted())),
+                        state.seed(), selection.device().description(), data.datasetName(), data.checksumStatus(),
+                        (System.nanoTime() - started) / 1e9, List.of(), e, test, state.parameters());
+                out.println("report: " + page);
+            }
         }
         return 0;
     }

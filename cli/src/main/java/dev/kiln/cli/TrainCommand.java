@@ -5,6 +5,8 @@ import dev.kiln.data.KilnException;
 import dev.kiln.engine.checkpoint.Checkpoint;
 import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.Devices;
+import dev.kiln.engine.eval.Evaluation;
+import dev.kiln.engine.eval.Evaluator;
 import dev.kiln.engine.model.Init;
 import dev.kiln.engine.model.LayerSpec;
 import dev.kiln.engine.optim.Optimizer;
@@ -90,6 +92,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        long started = System.nanoTime();
         validate();
         TrainingState resumed = resume == null ? null : Checkpoint.load(resume).state();
         LayerSpec layerSpec = chooseLayers(resumed);
@@ -123,6 +126,15 @@ final class TrainCommand implements Callable<Integer> {
             }
             EpochMetrics last = result.last();
             out.printf(Locale.ROOT, "done: test accuracy %.2f%%, saved %s%n", 100 * last.testAccuracy(), checkpoint);
+            if (report != null) {
+                Evaluation eval = new Evaluator(trainer.model(), 1000).evaluate(pair.test());
+                Path page = RunReport.write(report, "Training " + layerSpec, layerSpec, config.optimizer(),
+                        Map.of("batch size", Integer.toString(batchSize), "epochs", Integer.toString(epochs),
+                                "schedule", schedule, "init", init),
+                        config.seed(), dev.description(), data.datasetName(), data.checksumStatus(),
+                        (System.nanoTime() - started) / 1e9, result.epochs(), eval, pair.test(), trainer.model().parameters());
+                out.println("report: " + page);
+            }
             return 0;
         } finally {
             if (listener != null) {
