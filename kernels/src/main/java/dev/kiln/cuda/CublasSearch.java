@@ -49,6 +49,7 @@ final class CublasSearch {
         List<Path> pythonLibs = new ArrayList<>();
         pythonLibs.add(Path.of("/usr/lib"));
         pythonLibs.add(Path.of("/usr/local/lib"));
+        pythonLibs.add(Path.of("/opt/conda/lib"));
         String home = System.getProperty("user.home");
         if (home != null) {
             pythonLibs.add(Path.of(home, ".local", "lib"));
