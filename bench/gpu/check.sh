@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# bench/gpu/check.sh: every GPU check and measurement in one run, for the GPU machine (see shared/device/README.md).
+#
+# Stages, each reported and none stopping the others: the GPU and driver (nvidia-smi), where cuBLAS is,
+# `kiln devices --check` (every op against the CPU reference), training the seed network 5 epochs on the GPU (when
+# the jar has a train command), and the PyTorch eager peer on the same card (bench/gpu/torch_peer.py). Prints one
+# table at the end; full logs go to $OUT when set (else a temporary folder). Exit status: 0 when every stage that
+# ran passed, 1 otherwise. Runs anywhere: without a GPU it says so and still runs the CPU parts.
+#
+# Usage (GPU machine): tar xzf .device/jre.tgz -C .device && export PATH=$PWD/.device/jre/bin:$PATH && bash bench/gpu/check.sh
+# Usage (here):        bash bench/gpu/check.sh   (uses cli/target/kiln.jar and the JDK 25 it finds)
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+logs="${OUT:-$(mktemp -d /tmp/kiln-gpu-check.XXXXXX)}"
+mkdir -p "$logs"
+jar="${KILN_JAR:-}"
+[[ -z $jar && -f .device/kiln.jar ]] && jar=.device/kiln.jar
+[[ -z $jar ]] && jar=cli/target/kiln.jar
+java="java"
+if [[ -x .device/jre/bin/java ]]; then java=.device/jre/bin/java
+elif [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then java=$JAVA_HOME/bin/java
+elif [[ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]]; then java=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java
+fi
+flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
+data="${KILN_MNIST:-.device/mnist}"
+rows=()
+failed=0
+
+# stage NAME TIMEOUT_S CMD...: runs CMD with its output in $logs/NAME.log, echoes it, records a table row.
+stage() {
+  local name=$1 limit=$2; shift 2
+  local log="$logs/$name.log" start end rc
+  echo "=== $name: $*"
+  start=$(date +%s.%N)
+  if declare -F "$1" >/dev/null; then
+    "$@" >"$log" 2>&1 # a function of this script: quick, and timeout cannot run it
+  else
+    timeout "$limit" "$@" >"$log" 2>&1
+  fi
+  rc=$?
+  end=$(date +%s.%N)
+  cat "$log"
+  local secs; secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+  local status="ok"
+  if ((rc == 124)); then status="TIMEOUT after ${limit}s"; failed=1
+  elif ((rc != 0)); then status="FAIL (exit $rc)"; failed=1; fi
+  rows+=("$name|$status|$secs s|$(summary "$name" "$log")")
+}
+
+skip() { echo "=== $1: skipped: $2"; rows+=("$1|skipped|-|$2"); }
+
+# One line per stage for the table, from its log.
+summary() {
+  case $1 in
+    gpu) head -n 1 "$2" ;;
+    cublas) grep -m1 -E 'libcublas\.so' "$2" || echo "no libcublas.so found" ;;
+    devices-check) grep -m1 -E '^check:' "$2" || tail -n 1 "$2" ;;
+    train) grep -E -i 'accuracy|epoch' "$2" | tail -n 1 ;;
+    torch-peer) grep -E '^784-' "$2" | awk '{ printf "%s b%s %ss/epoch acc %s; ", $1, $2, $3, $5 }' ;;
+    *) tail -n 1 "$2" ;;
+  esac
+}
+
+gpu_info() {
+  if ! command -v nvidia-smi >/dev/null; then echo "no GPU: nvidia-smi not found"; return 1; fi
+  nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader
+}
+
+find_cublas() {
+  local found=0
+  for dir in /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu /usr/lib/python3*/*-packages/nvidia/cublas/lib \
+             /usr/local/lib/python3*/*-packages/nvidia/cublas/lib "$HOME"/.local/lib/python3*/site-packages/nvidia/cublas/lib \
+             ${VIRTUAL_ENV:+$VIRTUAL_ENV/lib/python3*/site-packages/nvidia/cublas/lib} /opt/conda/lib/python3*/site-packages/nvidia/cublas/lib; do
+    for f in "$dir"/libcublas.so.*; do
+      [[ -e $f ]] && { echo "$f"; found=1; }
+    done
+  done
+  "$java" "${flags[@]}" -jar "$jar" devices 2>&1 | grep -E 'cuBLAS|cuda' || true
+  ((found)) || { echo "no libcublas.so.N in the usual places"; return 1; }
+}
+
+echo "kiln GPU check: commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u +%Y-%m-%dT%H:%M:%SZ), logs in $logs"
+stage gpu 30 gpu_info
+stage cublas 60 find_cublas
+if [[ ! -f $jar ]]; then
+  skip devices-check "no jar at $jar (build it: ./mvnw -pl cli -am package -DskipTests)"
+else
+  stage devices-check 300 "$java" "${flags[@]}" -jar "$jar" devices --check
+  # picocli answers an unknown subcommand's --help with the root usage, so look for the train command's own usage
+  if "$java" "${flags[@]}" -jar "$jar" train --help 2>&1 | grep -q '^Usage: kiln train'; then
+    if [[ -d $data ]]; then
+      stage train 300 "$java" "${flags[@]}" -jar "$jar" train --device cuda --data-dir "$data" --epochs 5 \
+        --metrics "$logs/gpu-train.jsonl"
+    else
+      skip train "no MNIST folder at $data"
+    fi
+  else
+    skip train "this jar has no train command yet"
+  fi
+fi
+if ! python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 3)' >/dev/null 2>&1; then
+  skip torch-peer "python3 has no torch with a GPU here"
+elif [[ ! -d $data ]]; then
+  skip torch-peer "no MNIST folder at $data"
+else
+  stage torch-peer 300 python3 bench/gpu/torch_peer.py --data-dir "$data" --json "$logs/torch-peer.jsonl"
+fi
+
+echo
+echo "=== summary (logs in $logs)"
+printf '%-14s %-18s %-9s %s\n' stage status time result
+for r in "${rows[@]}"; do
+  IFS='|' read -r name status secs result <<<"$r"
+  printf '%-14s %-18s %-9s %s\n' "$name" "$status" "$secs" "$result"
+done | tee "$logs/summary.txt"
+exit $failed

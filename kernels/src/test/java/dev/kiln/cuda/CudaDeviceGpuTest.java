@@ -1,0 +1,150 @@
+package dev.kiln.cuda;
+
+import dev.kiln.data.Shuffle;
+import dev.kiln.engine.device.DType;
+import dev.kiln.engine.device.Device;
+import dev.kiln.engine.device.DeviceCheck;
+import dev.kiln.engine.device.DeviceOptions;
+import dev.kiln.engine.device.ReferenceDevice;
+import dev.kiln.engine.device.Tensor;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The CUDA device on a real GPU: every operation against the reference (DeviceCheck), with and without a sync after
+ * each launch; a captured and replayed step against the same ops run eagerly on the reference; and the guard rails
+ * (capture forbids host work, errors name the call). Skipped, saying why, where no GPU is usable.
+ */
+@Tag("gpu")
+class CudaDeviceGpuTest {
+
+    @BeforeEach
+    void requireGpu() {
+        CudaRuntime.Probe p = CudaRuntime.get();
+        assumeTrue(p.usable(), () -> "no usable GPU: " + p.reason());
+    }
+
+    private static CudaDevice open(boolean cudaSync) {
+        return (CudaDevice) new CudaDeviceProvider().open(new DeviceOptions(0, false, cudaSync, 0));
+    }
+
+    @Test
+    void everyOperationMatchesTheReference() {
+        for (boolean sync : new boolean[]{false, true}) {
+            try (CudaDevice gpu = open(sync)) {
+                List<DeviceCheck.Result> results = DeviceCheck.run(gpu, sync ? 7 : 42);
+                String report = String.join("\n", results.stream().map(Object::toString).toList());
+                System.out.println(gpu.description() + "\n" + report);
+                assertTrue(DeviceCheck.allPassed(results), report);
+            }
+        }
+    }
+
+    /** A step: gather a batch, z = x W^T, bias + ReLU, advance the cursor. */
+    private record Step(Tensor images, Tensor labels, Tensor order, Tensor cursor, Tensor w, Tensor bias, Tensor x,
+                        Tensor y, Tensor z) implements Runnable {
+        static Step on(Device d, byte[] img, int[] lab, int[] ord, float[] w, float[] b, int n, int p, int o, int batch) {
+            Step s = new Step(d.allocate(DType.U8, n, p), d.allocate(DType.I32, n, 1), d.allocate(DType.I32, n, 1),
+                    d.allocate(DType.I32, 1, 1), d.allocate(DType.F32, o, p), d.allocate(DType.F32, 1, o),
+                    d.allocate(DType.F32, batch, p), d.allocate(DType.I32, batch, 1), d.allocate(DType.F32, batch, o));
+            d.upload(img, s.images);
+            d.upload(lab, s.labels);
+            d.upload(ord, s.order);
+            d.upload(w, s.w);
+            d.upload(b, s.bias);
+            return s;
+        }
+
+        @Override
+        public void run() {
+            Device d = x.device();
+            d.gatherBatch(images, labels, order, cursor, x, y);
+            d.gemm(false, true, 1f, x, w, 0f, z);
+            d.biasActivation(z, bias, true);
+            d.addInt(cursor, x.rows());
+        }
+    }
+
+    @Test
+    void aReplayedStepEqualsTheSameOpsRunEagerlyOnTheReference() {
+        int n = 300, p = 784, o = 25, batch = 63;
+        SplittableRandom rng = new SplittableRandom(11);
+        byte[] img = new byte[n * p];
+        for (int i = 0; i < img.length; i++) {
+            img[i] = (byte) rng.nextInt(256);
+        }
+        int[] lab = new int[n];
+        for (int i = 0; i < n; i++) {
+            lab[i] = rng.nextInt(10);
+        }
+        int[] ord = Shuffle.order(n, 5, 0);
+        float[] w = new float[o * p], b = new float[o];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rng.nextDouble(-0.1, 0.1);
+        }
+        for (int i = 0; i < o; i++) {
+            b[i] = (float) rng.nextDouble(-0.5, 0.5);
+        }
+        ReferenceDevice ref = new ReferenceDevice();
+        try (CudaDevice gpu = open(false)) {
+            Step onGpu = Step.on(gpu, img, lab, ord, w, b, n, p, o, batch);
+            Step onRef = Step.on(ref, img, lab, ord, w, b, n, p, o, batch);
+            Runnable replay = gpu.replayable(onGpu);
+            for (int step = 0; step < 4; step++) {
+                replay.run();
+                onRef.run();
+                float[] got = new float[batch * o], want = new float[batch * o];
+                gpu.download(onGpu.z, got);
+                ref.download(onRef.z, want);
+                DeviceCheck.Tolerance tol = DeviceCheck.sum(p);
+                for (int i = 0; i < got.length; i++) {
+                    assertTrue(Math.abs(got[i] - want[i]) <= tol.atol() + tol.rtol() * Math.abs(want[i]),
+                            "step " + step + " z[" + i + "]: got " + got[i] + ", want " + want[i]);
+                }
+                int[] gotY = new int[batch], wantY = new int[batch], cursor = new int[1];
+                gpu.download(onGpu.y, gotY);
+                ref.download(onRef.y, wantY);
+                assertArrayEquals(wantY, gotY, "labels of step " + step);
+                gpu.download(onGpu.cursor, cursor);
+                assertEquals((step + 1) * batch, cursor[0], "the replayed graph advanced the cursor on the device");
+            }
+        }
+    }
+
+    @Test
+    void hostWorkInsideACaptureIsRefusedAndTheDeviceStaysUsable() {
+        try (CudaDevice gpu = open(false)) {
+            Tensor t = gpu.allocate(DType.F32, 2, 3);
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> gpu.replayable(() -> gpu.upload(new float[6], t)).run());
+            assertTrue(e.getMessage().startsWith("upload inside a replayable body"), e.getMessage());
+            assertThrows(IllegalStateException.class, () -> gpu.replayable(() -> gpu.download(t, new float[6])).run());
+            assertThrows(IllegalStateException.class, () -> gpu.replayable(gpu::synchronize).run());
+            gpu.fill(t, 2.5f);
+            float[] back = new float[6];
+            gpu.download(t, back);
+            assertArrayEquals(new float[]{2.5f, 2.5f, 2.5f, 2.5f, 2.5f, 2.5f}, back);
+            float ms = gpu.timeMillis(() -> gpu.fill(t, 1f));
+            assertTrue(ms >= 0f, "event time " + ms);
+        }
+    }
+
+    @Test
+    void aFailedCallIsNamedWithCudasErrorName() {
+        try (CudaDevice gpu = open(false)) {
+            CudaException e = assertThrows(CudaException.class, () -> gpu.allocate(DType.F32, 1 << 20, 1 << 20)); // 4 TiB
+            assertEquals("cuMemAlloc_v2", e.call());
+            assertEquals("CUDA_ERROR_OUT_OF_MEMORY", e.errorName());
+        }
+    }
+}
