@@ -35,11 +35,10 @@ public final class Devices {
             for (DeviceProvider p : all) {
                 DeviceProvider.Availability a = p.availability();
                 if (a.usable()) {
-                    Device d = p.open(options);
-                    String why = skipped.isEmpty() ? a.reason() : a.reason() + " (" + String.join("; ", skipped) + ")";
-                    return new Selection(d, why);
+                    String why = "auto" + (skipped.isEmpty() ? ": the most capable device here" : "; " + String.join("; ", skipped));
+                    return new Selection(p.open(options), why);
                 }
-                skipped.add(p.kind() + " not usable: " + a.reason());
+                skipped.add(p.kind() + " not usable: " + withoutHint(a.reason()));
             }
             throw new KilnException("no usable device: " + String.join("; ", skipped));
         }
@@ -47,8 +46,9 @@ public final class Devices {
             if (p.kind().equals(request)) {
                 DeviceProvider.Availability a = p.availability();
                 if (!a.usable()) {
-                    throw new KilnException("--device " + request + " is not usable here: " + a.reason(),
-                            "run `kiln devices` to see what this machine has, or use --device cpu");
+                    throw new KilnException("--device " + request + " is not usable here: " + withoutHint(a.reason()),
+                            a.reason().contains("hint: ") ? a.reason().substring(a.reason().indexOf("hint: ") + 6).replaceAll("\\)$", "")
+                                    : "run `kiln devices` to see what this machine has, or use --device cpu");
                 }
                 return new Selection(p.open(options), "asked for with --device " + request);
             }
@@ -59,5 +59,11 @@ public final class Devices {
                 ? "this build has no CUDA backend (the kernels module is missing from the class path)"
                 : "choose one of auto, " + String.join(", ", kinds);
         throw new KilnException("unknown device '" + request + "'", hint);
+    }
+
+    /** A reason without its trailing "(hint: ...)", for lists of reasons and for messages that carry the hint apart. */
+    private static String withoutHint(String reason) {
+        int at = reason.indexOf(" (hint: ");
+        return at < 0 ? reason : reason.substring(0, at);
     }
 }
