@@ -149,7 +149,13 @@ def main():
     with open(out + ".json", "w") as f:
         json.dump({"date": when, "machine": cpu, "cores": os.cpu_count(), "sgemm_gflops": gflops,
                    "epochs": args.epochs, "device": args.device, "rows": rows}, f, indent=1)
-    print(f"\nwritten: {out}.md, {out}.json", file=sys.stderr)
+    with open(out + ".tsv", "w") as f:  # for `kiln bench --peers FILE.tsv --report DIR`
+        f.write("network\tbatch\tengine\tsamples_per_second\tepoch_seconds\n")
+        for r in rows:
+            for e in engines:
+                if e in r and e != "kiln":
+                    f.write(f"{r['layers']}\t{r['batch']}\t{e}\t{r[e]['samples_per_second']:.1f}\t{r[e]['epoch_seconds']:.6f}\n")
+    print(f"\nwritten: {out}.md, {out}.json, {out}.tsv", file=sys.stderr)
 
 
 def cpu_model():

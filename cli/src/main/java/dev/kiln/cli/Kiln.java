@@ -18,6 +18,7 @@ import java.io.PrintWriter;
                 TrainCommand.class,
                 EvalCommand.class,
                 PredictCommand.class,
+                BenchCommand.class,
                 DataCommand.class,
                 DevicesCommand.class,
                 CommandLine.HelpCommand.class,
