@@ -1,5 +1,9 @@
 package dev.kiln.cli;
 
+import dev.kiln.engine.checkpoint.Checkpoint;
+import dev.kiln.engine.model.LayerSpec;
+import dev.kiln.engine.optim.Optimizer;
+import dev.kiln.engine.train.TrainingState;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -9,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -78,5 +83,20 @@ class EvalCommandTest {
                 .failureLine();
         assertTrue(line.startsWith("kiln: checkpoint " + cut + ": "), line);
         assertTrue(line.contains("hint: "), line);
+    }
+
+    @Test
+    void aModelForOtherInputsIsOneLine() {
+        Path other = dir.resolve("other.safetensors");
+        LayerSpec spec = new LayerSpec(100, 10);
+        Optimizer adam = Optimizer.Adam.defaults();
+        int q = spec.parameterCount();
+        Checkpoint.save(other, new TrainingState(spec, adam,
+                new float[q], new float[][]{new float[q], new float[q]}, 0, 1, 42), Map.of());
+        String line = kiln("eval", "--model", other.toString(), "--data-dir", data.toString(), "--device", "reference")
+                .failureLine();
+        assertTrue(line.contains("784") && line.contains("100"), line);
+        line = kiln("predict", "--model", other.toString(), dir.resolve("any.png").toString()).failureLine();
+        assertTrue(line.startsWith("kiln: " + other + " takes 100 inputs, not 784"), line);
     }
 }

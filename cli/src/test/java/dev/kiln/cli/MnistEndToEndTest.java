@@ -15,8 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The accuracy check: a seeded one-epoch run of the founding 784-25-25-10 network (Adam, lr 1e-3, batch 64) on all
- * 60,000 real MNIST training images, tested on the 10,000 test images (fetched into
- * Kiln's cache when missing, hence the tag), on the reference device so every machine computes the same numbers.
+ * 60,000 real MNIST training images, tested on the 10,000 test images. MNIST is fetched into Kiln's cache when
+ * missing, hence the tag; the reference device makes every machine compute the same numbers.
  */
 @Tag("network")
 class MnistEndToEndTest {

@@ -6,9 +6,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -81,14 +84,14 @@ class TrainCommandTest {
                 "-o", a.toString())).failureLine();
         assertTrue(opt.contains("sgd") && opt.contains("adam"), opt);
 
-        assertTrue(java.util.Arrays.equals(saved, readAll(a)), "a refused resume leaves the checkpoint as it was");
+        assertTrue(Arrays.equals(saved, readAll(a)), "a refused resume leaves the checkpoint as it was");
     }
 
     private static byte[] readAll(Path p) {
         try {
             return Files.readAllBytes(p);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -165,7 +168,7 @@ class TrainCommandTest {
     static Map<String, String> flatJson(String line) {
         assertTrue(line.startsWith("{") && line.endsWith("}"), line);
         Matcher m = Pattern.compile("\"([a-z_]+)\":(\"[^\"\\\\]*\"|[-0-9.eE]+|null)(,|})").matcher(line);
-        Map<String, String> out = new java.util.LinkedHashMap<>();
+        Map<String, String> out = new LinkedHashMap<>();
         int at = 1;
         while (m.find() && m.start() == at) {
             out.put(m.group(1), m.group(2));
