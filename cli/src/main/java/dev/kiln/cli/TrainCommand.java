@@ -247,7 +247,11 @@ final class TrainCommand implements Callable<Integer> {
             this.trainer = trainer;
             this.out = out;
             this.err = err;
-            this.metricsOut = metrics == null ? null : Files.newBufferedWriter(metrics);
+            try {
+                this.metricsOut = metrics == null ? null : Files.newBufferedWriter(metrics);
+            } catch (IOException e) {
+                throw new KilnException("cannot write metrics to " + metrics + ": " + e, "check that its folder exists and is writable");
+            }
         }
 
         @Override
