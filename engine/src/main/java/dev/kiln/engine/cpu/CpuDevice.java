@@ -30,6 +30,8 @@ public final class CpuDevice extends ReferenceDevice {
     static final long GEMM_PARALLEL_MIN = 1 << 17;
     /** Below this many elements an elementwise op runs on the caller. */
     static final long ELEMENTWISE_PARALLEL_MIN = 1 << 15;
+    /** Adam does a division and a square root per element, so it pays to split sooner. */
+    static final long ADAM_PARALLEL_MIN = 1 << 13;
     /** Columns per unit of column-sum work; a multiple of every vector length, so tails stay at the end. */
     static final int COLUMN_STRIP = 64;
 
@@ -193,13 +195,20 @@ public final class CpuDevice extends ReferenceDevice {
             while (u < end) {
                 int panel = u / rowTiles, t0 = u % rowTiles, t1 = Math.min(rowTiles, t0 + (end - u));
                 int j0 = panel * nr, width = Math.min(nr, n - j0);
+                // a full panel of an untransposed B is read in place: its rows are already contiguous
+                boolean inPlace = !transB && width == nr;
                 for (int p0 = 0; p0 < k; p0 += KC) {
                     int kc = Math.min(KC, k - p0);
-                    pack(pack, nr, j0, width, p0, kc);
+                    if (!inPlace) {
+                        pack(pack, nr, j0, width, p0, kc);
+                    }
+                    float[] block = inPlace ? b : pack;
+                    int blockOff = inPlace ? bOff + p0 * ldb + j0 : 0, blockStride = inPlace ? ldb : nr;
                     for (int t = t0; t < t1; t++) {
                         int i0 = t * Kernels.MR;
-                        kernels.gemmTile(a, aOff + i0 * rowStride + p0 * kStride, Math.min(Kernels.MR, m - i0),
-                                rowStride, kStride, pack, kc, c, cOff + i0 * n + j0, n, width, alpha, beta, p0 == 0, tmp);
+                        kernels.gemmTile(a, aOff + i0 * rowStride + p0 * kStride, Math.min(Kernels.MR, m - i0), rowStride,
+                                kStride, block, blockOff, blockStride, kc, c, cOff + i0 * n + j0, n, width, alpha, beta,
+                                p0 == 0, tmp);
                     }
                 }
                 u += t1 - t0;
@@ -447,7 +456,7 @@ public final class CpuDevice extends ReferenceDevice {
         j.decoupled = decoupled;
         j.bc1 = 1f - (float) Math.pow(beta1, t); // bias corrections, once per call
         j.bc2 = 1f - (float) Math.pow(beta2, t);
-        dispatch(j, params.size(), ELEMENTWISE_PARALLEL_MIN);
+        dispatch(j, params.size(), ADAM_PARALLEL_MIN);
     }
 
     /** One Adam pass over Q parameters, split in 64-element-aligned ranges. */

@@ -25,7 +25,7 @@ interface Kernels {
      * {@code rows x cols} corner starts at {@code c[cOff]}. The first k block writes {@code alpha * acc + beta * C}
      * (C unread when beta is 0); later blocks add {@code alpha * acc}. {@code tmp} holds MR * panelWidth floats.
      */
-    void gemmTile(float[] a, int aOff, int rows, int rowStride, int kStride, float[] packed, int k,
+    void gemmTile(float[] a, int aOff, int rows, int rowStride, int kStride, float[] b, int bOff, int ldb, int k,
                   float[] c, int cOff, int ldc, int cols, float alpha, float beta, boolean first, float[] tmp);
 
     /** Rows {@code [r0, r1)} of z (rows of {@code cols}): {@code z += bias}, then ReLU if asked. */

@@ -59,7 +59,7 @@ final class VectorKernels implements Kernels {
     // ---- GEMM ----
 
     @Override
-    public void gemmTile(float[] a, int aOff, int rows, int rowStride, int kStride, float[] packed, int k,
+    public void gemmTile(float[] a, int aOff, int rows, int rowStride, int kStride, float[] b, int bOff, int ldb, int k,
                          float[] c, int cOff, int ldc, int cols, float alpha, float beta, boolean first, float[] tmp) {
         // missing rows of a short tile repeat row 0: computed, never stored
         int o0 = aOff;
@@ -68,13 +68,13 @@ final class VectorKernels implements Kernels {
         int o3 = rows > 3 ? aOff + 3 * rowStride : aOff;
         int o4 = rows > 4 ? aOff + 4 * rowStride : aOff;
         if (S == null) {
-            scalarTile(a, o0, o1, o2, o3, o4, kStride, packed, k, tmp);
+            scalarTile(a, o0, o1, o2, o3, o4, kStride, b, bOff, ldb, k, tmp);
         } else {
             FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
             FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00;
-            for (int p = 0, pb = 0, pa = 0; p < k; p++, pb += NR, pa += kStride) {
-                FloatVector b0 = FloatVector.fromArray(S, packed, pb);
-                FloatVector b1 = FloatVector.fromArray(S, packed, pb + L);
+            for (int p = 0, pb = bOff, pa = 0; p < k; p++, pb += ldb, pa += kStride) {
+                FloatVector b0 = FloatVector.fromArray(S, b, pb);
+                FloatVector b1 = FloatVector.fromArray(S, b, pb + L);
                 FloatVector x = FloatVector.broadcast(S, a[o0 + pa]);
                 c00 = x.fma(b0, c00);
                 c01 = x.fma(b1, c01);
@@ -107,9 +107,9 @@ final class VectorKernels implements Kernels {
 
     /** The scalar tile: the same sums, one fused multiply-add at a time in the same k order. */
     private static void scalarTile(float[] a, int o0, int o1, int o2, int o3, int o4, int kStride,
-                                   float[] packed, int k, float[] tmp) {
+                                   float[] packed, int pOff, int ldp, int k, float[] tmp) {
         java.util.Arrays.fill(tmp, 0, MR * NR, 0f);
-        for (int p = 0, pb = 0, pa = 0; p < k; p++, pb += NR, pa += kStride) {
+        for (int p = 0, pb = pOff, pa = 0; p < k; p++, pb += ldp, pa += kStride) {
             float x0 = a[o0 + pa], x1 = a[o1 + pa], x2 = a[o2 + pa], x3 = a[o3 + pa], x4 = a[o4 + pa];
             for (int j = 0; j < NR; j++) {
                 float y = packed[pb + j];
@@ -208,8 +208,10 @@ final class VectorKernels implements Kernels {
     public void adam(float[] p, int po, float[] g, int go, float[] m, int mo, float[] v, int vo, int i0, int i1,
                      float rate, float beta1, float beta2, float eps, float weightDecay, boolean decoupled,
                      float bc1, float bc2) {
-        // the reference's roundings, operation for operation (no FMA), so every element matches it bit for bit
+        // m and v round exactly as the reference (no FMA); the step folds the bias corrections into two constants,
+        // lr / (1 - beta1^t) and 1 / sqrt(1 - beta2^t), leaving one division and one square root per element
         float decay = rate * weightDecay, ob1 = 1f - beta1, ob2 = 1f - beta2;
+        float stepSize = rate / bc1, invRootBc2 = (float) (1 / Math.sqrt(bc2));
         int i = i0;
         for (int end = i0 + bound(i1 - i0); i < end; i += L) {
             FloatVector w = FloatVector.fromArray(S, p, po + i);
@@ -223,7 +225,7 @@ final class VectorKernels implements Kernels {
             FloatVector vi = FloatVector.fromArray(S, v, vo + i).mul(beta2).add(grad.mul(ob2).mul(grad));
             mi.intoArray(m, mo + i);
             vi.intoArray(v, vo + i);
-            FloatVector step = mi.div(bc1).mul(rate).div(vi.div(bc2).sqrt().add(eps));
+            FloatVector step = mi.mul(stepSize).div(vi.sqrt().mul(invRootBc2).add(eps));
             w.sub(step).intoArray(p, po + i);
         }
         for (; i < i1; i++) {
@@ -238,7 +240,7 @@ final class VectorKernels implements Kernels {
             float vi = beta2 * v[vo + i] + ob2 * grad * grad;
             m[mo + i] = mi;
             v[vo + i] = vi;
-            p[po + i] = w - rate * (mi / bc1) / ((float) Math.sqrt(vi / bc2) + eps);
+            p[po + i] = w - mi * stepSize / ((float) Math.sqrt(vi) * invRootBc2 + eps);
         }
     }
 
