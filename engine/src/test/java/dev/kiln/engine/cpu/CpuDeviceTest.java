@@ -223,6 +223,15 @@ class CpuDeviceTest {
     }
 
     @Test
+    void autoPicksTheCpuDeviceWithTheThreadsAskedFor() {
+        var selection = dev.kiln.engine.device.Devices.open("auto", new dev.kiln.engine.device.DeviceOptions(2, false, false, 0));
+        try (Device d = selection.device()) {
+            assertEquals("cpu", d.name());
+            assertEquals(2, ((CpuDevice) d).threads());
+        }
+    }
+
+    @Test
     void describesItself() {
         try (CpuDevice d = new CpuDevice(0, 2)) {
             assertEquals("cpu", d.name());
