@@ -56,8 +56,8 @@ summary() {
     gpu) head -n 1 "$2" ;;
     cublas) grep -m1 -E 'libcublas\.so' "$2" || echo "no libcublas.so found" ;;
     devices-check) grep -m1 -E '^check:' "$2" || tail -n 1 "$2" ;;
-    train|cpu-train|resume-on-*|validate) grep -E -i '^done|^epoch' "$2" | tail -n 1 ;;
-    eval-on-gpu) grep -m1 -E 'accuracy' "$2" ;;
+    train|cpu-train|resume-on-*|validate) grep -E '^done|^epoch|^kiln:' "$2" | tail -n 1 ;;
+    eval-on-gpu) grep -m1 -E 'accuracy|^kiln:' "$2" ;;
     bench) grep -E '^kiln' "$2" | awk '{ printf "%s %s b%s %s s; ", $2, $3, $5, $6 }' ;;
     torch-peer) grep -E '^784-' "$2" | awk '{ printf "%s b%s %ss/epoch acc %s; ", $1, $2, $3, $5 }' ;;
     *) tail -n 1 "$2" ;;
