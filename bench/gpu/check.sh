@@ -56,7 +56,9 @@ summary() {
     gpu) head -n 1 "$2" ;;
     cublas) grep -m1 -E 'libcublas\.so' "$2" || echo "no libcublas.so found" ;;
     devices-check) grep -m1 -E '^check:' "$2" || tail -n 1 "$2" ;;
-    train) grep -E -i 'accuracy|epoch' "$2" | tail -n 1 ;;
+    train|cpu-train|resume-on-*|validate) grep -E -i '^done|^epoch' "$2" | tail -n 1 ;;
+    eval-on-gpu) grep -m1 -E 'accuracy' "$2" ;;
+    bench) grep -E '^kiln' "$2" | awk '{ printf "%s %s b%s %s s; ", $2, $3, $5, $6 }' ;;
     torch-peer) grep -E '^784-' "$2" | awk '{ printf "%s b%s %ss/epoch acc %s; ", $1, $2, $3, $5 }' ;;
     *) tail -n 1 "$2" ;;
   esac
@@ -90,8 +92,24 @@ else
   # picocli answers an unknown subcommand's --help with the root usage, so look for the train command's own usage
   if "$java" "${flags[@]}" -jar "$jar" train --help 2>&1 | grep -q '^Usage: kiln train'; then
     if [[ -d $data ]]; then
-      stage train 300 "$java" "${flags[@]}" -jar "$jar" train --device cuda --data-dir "$data" --epochs 5 \
-        --metrics "$logs/gpu-train.jsonl"
+      k=("$java" "${flags[@]}" -jar "$jar")
+      # The seed network 10 epochs on the GPU and on the CPU (same seed): test accuracies should agree within 0.3%.
+      stage train 300 "${k[@]}" train --device cuda --data-dir "$data" --epochs 10 \
+        --metrics "$logs/gpu-train.jsonl" -o "$logs/gpu-seed.safetensors"
+      stage cpu-train 300 "${k[@]}" train --device cpu --data-dir "$data" --epochs 10 \
+        --metrics "$logs/cpu-train.jsonl" -o "$logs/cpu-seed.safetensors"
+      # A GPU checkpoint resumes on the CPU, and a CPU one on the GPU.
+      stage resume-on-cpu 120 "${k[@]}" train --device cpu --data-dir "$data" --epochs 11 \
+        --resume "$logs/gpu-seed.safetensors" -o "$logs/gpu-then-cpu.safetensors"
+      stage resume-on-gpu 120 "${k[@]}" train --device cuda --data-dir "$data" --epochs 11 \
+        --resume "$logs/cpu-seed.safetensors" -o "$logs/cpu-then-gpu.safetensors"
+      stage eval-on-gpu 60 "${k[@]}" eval --device cuda --data-dir "$data" -m "$logs/gpu-seed.safetensors"
+      # CPU against GPU throughput on the seed net (batch 64, 1024) and the wide net (batch 1024).
+      stage bench 400 "${k[@]}" bench --devices cpu,cuda --epochs 4 --data-dir "$data" \
+        --configs "784,25,25,10:64 784,25,25,10:1024 784,1024,1024,10:1024"
+      # Every op of a real run checked against the reference as it goes (small: the reference is slow).
+      stage validate 120 "${k[@]}" train --device cuda --validate --data-dir "$data" --limit 3000 --epochs 1 \
+        -o "$logs/validate.safetensors"
     else
       skip train "no MNIST folder at $data"
     fi

@@ -4,6 +4,7 @@ import dev.kiln.data.DigitImage;
 import dev.kiln.data.KilnException;
 import dev.kiln.engine.Model;
 import dev.kiln.engine.checkpoint.Checkpoint;
+import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.DeviceOptions;
 import dev.kiln.engine.device.Devices;
 import dev.kiln.engine.train.TrainingState;
@@ -49,7 +50,7 @@ final class PredictCommand implements Callable<Integer> {
                     "predict works with networks trained on MNIST-shaped images");
         }
         // One picture at a time is a tiny amount of work: the CPU is the right device for it.
-        try (Model m = Model.restore(state, Devices.open("reference", DeviceOptions.DEFAULTS).device())) {
+        try (Device dev = Devices.open("reference", DeviceOptions.DEFAULTS).device(); Model m = Model.restore(state, dev)) {
             for (Path image : images) {
                 byte[] pixels = DigitImage.prepare(image); // (784) 0..255
                 float[] x = new float[pixels.length];

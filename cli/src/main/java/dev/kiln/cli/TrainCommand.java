@@ -28,6 +28,7 @@ import java.io.PrintWriter;
 import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -94,7 +95,18 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         long started = System.nanoTime();
         validate();
-        TrainingState resumed = resume == null ? null : Checkpoint.load(resume).state();
+        Checkpoint.Loaded loaded = resume == null ? null : Checkpoint.load(resume);
+        TrainingState resumed = loaded == null ? null : loaded.state();
+        if (resumed != null) {
+            if (resumed.epochsCompleted() >= epochs) {
+                throw new KilnException(resume + " already holds " + resumed.epochsCompleted() + " epochs",
+                        "pass --epochs larger than " + resumed.epochsCompleted() + " to train further");
+            }
+            adoptSavedSettings(loaded.metadata());
+            if (!loaded.hasOptimizerState()) {
+                err.println("note: " + resume + " has no optimizer state; the optimizer starts afresh from its weights");
+            }
+        }
         LayerSpec layerSpec = chooseLayers(resumed);
         TrainConfig config = config(resumed);
 
@@ -104,10 +116,6 @@ final class TrainCommand implements Callable<Integer> {
             Trainer trainer = resumed == null ? Trainer.fresh(dev, layerSpec, config) : Trainer.resume(dev, resumed, config);
             if (resumed != null) {
                 err.printf(Locale.ROOT, "resuming %s at epoch %d, step %d%n", resume, resumed.epochsCompleted(), resumed.step());
-                if (resumed.epochsCompleted() >= epochs) {
-                    throw new KilnException(resume + " already holds " + resumed.epochsCompleted() + " epochs",
-                            "pass --epochs larger than " + resumed.epochsCompleted() + " to train further");
-                }
             }
             out.printf(Locale.ROOT, "training %s (%,d parameters) on %s: %d train / %d test images, %s, batch %d, %d epochs%n",
                     layerSpec, layerSpec.parameterCount(), data.provenance(), pair.train().size(), pair.test().size(),
@@ -198,8 +206,34 @@ final class TrainCommand implements Callable<Integer> {
         return resumed.layers();
     }
 
+    /** True when the person typed this option (rather than taking its default). */
+    private boolean given(String option) {
+        return spec.commandLine().getParseResult().hasMatchedOption(option);
+    }
+
+    /**
+     * A resumed run continues with the settings it was saved with (batch size, schedule), so that it goes on
+     * exactly as an uninterrupted run would; a flag typed now overrides.
+     */
+    private void adoptSavedSettings(Map<String, String> meta) {
+        if (!given("--batch-size") && meta.containsKey("batch_size")) {
+            try {
+                batchSize = Integer.parseInt(meta.get("batch_size"));
+            } catch (NumberFormatException e) {
+                throw new KilnException(resume + ": metadata batch_size is '" + meta.get("batch_size") + "', not a number",
+                        "pass --batch-size explicitly");
+            }
+        }
+        if (!given("--schedule") && meta.containsKey("schedule")) {
+            savedSchedule = Schedule.parse(meta.get("schedule"));
+        }
+    }
+
+    private Schedule savedSchedule;
+
     private TrainConfig config(TrainingState resumed) {
-        Optimizer opt = switch (optimizer.toLowerCase(Locale.ROOT)) {
+        boolean optimizerFlags = given("--optimizer") || given("--lr") || given("--weight-decay") || given("--momentum");
+        Optimizer opt = resumed != null && !optimizerFlags ? resumed.optimizer() : switch (optimizer.toLowerCase(Locale.ROOT)) {
             case "adam" -> new Optimizer.Adam(rate(1e-3), Optimizer.Adam.DEFAULT_BETA1, Optimizer.Adam.DEFAULT_BETA2,
                     Optimizer.Adam.DEFAULT_EPS, decay(0), false);
             case "adamw" -> Optimizer.Adam.adamW(rate(1e-3), decay(Optimizer.Adam.DEFAULT_ADAMW_WEIGHT_DECAY));
@@ -209,7 +243,7 @@ final class TrainCommand implements Callable<Integer> {
         if (momentum != 0 && !(opt instanceof Optimizer.Sgd)) {
             throw new KilnException("--momentum applies to sgd only", "use --optimizer sgd, or leave --momentum out");
         }
-        Schedule sched = switch (schedule.toLowerCase(Locale.ROOT)) {
+        Schedule sched = savedSchedule != null ? savedSchedule : switch (schedule.toLowerCase(Locale.ROOT)) {
             case "constant" -> new Schedule.Constant();
             case "step" -> new Schedule.StepDecay(stepEpochs, gamma);
             case "cosine" -> new Schedule.Cosine(0);
@@ -247,7 +281,11 @@ final class TrainCommand implements Callable<Integer> {
             this.trainer = trainer;
             this.out = out;
             this.err = err;
-            this.metricsOut = metrics == null ? null : Files.newBufferedWriter(metrics);
+            try {
+                this.metricsOut = metrics == null ? null : Files.newBufferedWriter(metrics);
+            } catch (IOException e) {
+                throw new KilnException("cannot write metrics to " + metrics + ": " + e, "check that its folder exists and is writable");
+            }
         }
 
         @Override
@@ -276,7 +314,11 @@ final class TrainCommand implements Callable<Integer> {
         }
 
         void save() {
-            Checkpoint.save(checkpoint, trainer.exportState(), Map.of("kiln_version", Kiln.version()));
+            Map<String, String> meta = new LinkedHashMap<>(); // ordered, so equal runs write equal files
+            meta.put("batch_size", Integer.toString(batchSize));
+            meta.put("schedule", trainer.config().schedule().toString());
+            meta.put("kiln_version", Kiln.version());
+            Checkpoint.save(checkpoint, trainer.exportState(), meta);
             savedEpoch = trainer.epochsCompleted();
         }
 

@@ -25,6 +25,8 @@ import java.util.Map;
 public final class Checkpoint {
     /** The format written; loading accepts this version. */
     public static final String FORMAT = "kiln-mlp/1";
+    /** What {@code safetensors.torch.save_model} and Hugging Face write as format: a PyTorch file, loaded as one. */
+    static final String PYTORCH_FORMAT = "pt";
     /** Prefix of optimizer-state tensors. */
     public static final String OPTIMIZER_PREFIX = "optimizer.";
 
@@ -44,6 +46,13 @@ public final class Checkpoint {
     /** Writes {@code state} to {@code file} atomically: an existing file is replaced only by a complete one. */
     public static void save(Path file, TrainingState state, Map<String, String> extraMetadata) {
         LayerSpec spec = state.layers();
+        for (float[] vector : state.optimizerState()) {
+            // checked before anything is written: a short vector would otherwise be saved padded with zeros
+            if (vector.length != spec.parameterCount()) {
+                throw new IllegalArgumentException("optimizer state of " + vector.length + " values for a " + spec
+                        + " network of " + spec.parameterCount() + " parameters");
+            }
+        }
         Map<String, SafeTensors.Entry> tensors = new LinkedHashMap<>();
         addLayers(tensors, "", spec, state.parameters());
         List<String> names = state.optimizer().stateNames();
@@ -87,7 +96,7 @@ public final class Checkpoint {
         Map<String, String> meta = content.metadata();
         Map<String, SafeTensors.Entry> tensors = content.tensors();
         String format = meta.get("format");
-        if (format != null && !format.equals(FORMAT)) {
+        if (format != null && !format.equals(FORMAT) && !format.equals(PYTORCH_FORMAT)) {
             throw new KilnException(file + " is in format '" + format + "', this Kiln reads " + FORMAT,
                     "use the Kiln version that wrote it");
         }
@@ -100,12 +109,15 @@ public final class Checkpoint {
         Optimizer optimizer = optimizerFrom(file, meta);
         List<String> names = optimizer.stateNames();
         float[][] state = new float[names.size()][];
-        boolean hasState = true;
+        int present = 0;
         for (int s = 0; s < names.size(); s++) {
             state[s] = readLayers(file, tensors, OPTIMIZER_PREFIX + names.get(s) + ".", spec, false);
-            if (state[s] == null) {
-                hasState = false;
-            }
+            present += state[s] == null ? 0 : 1;
+        }
+        boolean hasState = present == names.size();
+        if (present > 0 && !hasState) {
+            throw new KilnException(file + " holds only part of the " + optimizer + " state " + names,
+                    "the file is incomplete; resume from another checkpoint or train afresh");
         }
         if (!hasState) {
             for (int s = 0; s < names.size(); s++) {
@@ -113,20 +125,34 @@ public final class Checkpoint {
             }
         }
         long step = hasState ? longMeta(file, meta, "step", 0) : 0;
-        int epoch = (int) longMeta(file, meta, "epoch", 0);
+        long epoch = longMeta(file, meta, "epoch", 0);
+        if (epoch > Integer.MAX_VALUE) {
+            throw new KilnException(file + ": metadata 'epoch' is " + epoch + ", more epochs than Kiln counts");
+        }
         long seed = longMeta(file, meta, "seed", 42);
         for (String name : tensors.keySet()) {
-            if (!name.startsWith(OPTIMIZER_PREFIX) && !isLayerTensor(spec, name)) {
-                throw new KilnException(file + " has a tensor '" + name + "' that a " + spec + " network does not have",
+            if (!isLayerTensor(spec, name) && !isOptimizerTensor(spec, names, name)) {
+                throw new KilnException(file + " has a tensor '" + name + "' that a " + spec + " network trained with "
+                        + meta.getOrDefault("optimizer", "adam") + " does not have",
                         "is this a checkpoint of another kind of model?");
             }
         }
-        return new Loaded(new TrainingState(spec, optimizer, params, state, step, epoch, seed), hasState, meta);
+        return new Loaded(new TrainingState(spec, optimizer, params, state, step, (int) epoch, seed), hasState, meta);
     }
 
     private static boolean isLayerTensor(LayerSpec spec, String name) {
         for (int l = 0; l < spec.layerCount(); l++) {
             if (name.equals(spec.weightName(l)) || name.equals(spec.biasName(l))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isOptimizerTensor(LayerSpec spec, List<String> stateNames, String name) {
+        for (String s : stateNames) {
+            String prefix = OPTIMIZER_PREFIX + s + ".";
+            if (name.startsWith(prefix) && isLayerTensor(spec, name.substring(prefix.length()))) {
                 return true;
             }
         }

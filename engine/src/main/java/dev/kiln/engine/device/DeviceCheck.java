@@ -181,9 +181,11 @@ public final class DeviceCheck {
         }
 
         // (m, n, k): C (m, n) = op(A) (m, k) op(B) (k, n). Forward, weight-gradient and input-gradient shapes of
-        // 784-25-10 nets, with batches 1, 7, 63, 65, 1000.
+        // 784-25-10 nets, with batches 1, 7, 63, 65, 1000; then a slice of the wide net (784-1024-1024-10): many
+        // column panels, a sum longer than one cache block (k = 260), a ragged last row and column block.
         static final int[][] GEMM_SHAPES = {
                 {1, 1, 1}, {7, 10, 25}, {63, 25, 784}, {25, 784, 65}, {65, 784, 25}, {1000, 10, 25}, {10, 25, 1000}, {1, 25, 784},
+                {37, 1030, 260},
         };
 
         void gemms() {
@@ -204,6 +206,13 @@ public final class DeviceCheck {
             dev.gemm(false, false, 0.5f, a.got, b.got, 1f, c.got);
             ref.gemm(false, false, 0.5f, a.ref, b.ref, 1f, c.ref);
             compare("gemm alpha,beta", "7x10x25", c, sum(25));
+            // the same over a long sum (k = 300), which blocked GEMMs accumulate into C in several passes
+            a = floats(300, 23, -1, 1);
+            b = floats(41, 300, -1, 1);
+            c = floats(23, 41, -1, 1);
+            dev.gemm(true, true, -0.75f, a.got, b.got, 0.5f, c.got);
+            ref.gemm(true, true, -0.75f, a.ref, b.ref, 0.5f, c.ref);
+            compare("gemm TT alpha,beta", "23x41x300", c, sum(300));
         }
 
         static final int[][] ROWS_COLS = {{1, 1}, {1, 25}, {7, 10}, {63, 25}, {64, 25}, {65, 784}, {1000, 10}};

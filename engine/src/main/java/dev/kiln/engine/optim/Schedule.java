@@ -73,7 +73,7 @@ public sealed interface Schedule permits Schedule.Constant, Schedule.StepDecay, 
     }
 
     /** Parses {@code constant}, {@code step:EVERY:GAMMA}, {@code cosine} or {@code cosine:FLOOR}; the inverse of toString. */
-    static Schedule parse(String text) {
+    public static Schedule parse(String text) {
         String hint = "write constant, step:EVERY_EPOCHS:GAMMA (e.g. step:10:0.5), cosine or cosine:FLOOR (e.g. cosine:1e-5)";
         String[] parts = text.strip().split(":", -1);
         try {

@@ -1,0 +1,195 @@
+package dev.kiln.cli;
+
+import dev.kiln.engine.checkpoint.SafeTensors;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static dev.kiln.cli.Cli.kiln;
+import static dev.kiln.cli.Cli.ok;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code kiln train} on small generated data with the reference device: resume, refusals, flags, metrics. */
+class TrainCommandTest {
+    @TempDir
+    Path dir;
+    Path data;
+
+    @BeforeEach
+    void data() {
+        data = Cli.mnistLike(dir.resolve("data"), 150, 40, 1); // 150 = 2 x 64 + 22: a partial last batch
+    }
+
+    /** train with the small network on the generated data; extra flags after. */
+    private String[] train(String... extra) {
+        List<String> a = new ArrayList<>(List.of("train", "--data-dir", data.toString(), "--device", "reference",
+                "--layers", "784,16,10"));
+        a.addAll(List.of(extra));
+        return a.toArray(String[]::new);
+    }
+
+    private String[] trainNoLayers(String... extra) {
+        List<String> a = new ArrayList<>(List.of("train", "--data-dir", data.toString(), "--device", "reference"));
+        a.addAll(List.of(extra));
+        return a.toArray(String[]::new);
+    }
+
+    @Test
+    void resumingThroughTheCliIsBitIdenticalToAStraightRun() {
+        Path a = dir.resolve("a.safetensors"), b = dir.resolve("b.safetensors");
+        ok(train("--epochs", "2", "-o", a.toString()));
+        Cli.Result resumed = ok(trainNoLayers("--epochs", "4", "--resume", a.toString(), "-o", a.toString()));
+        assertTrue(resumed.err().contains("resuming " + a + " at epoch 2, step 6"), resumed.err());
+        assertFalse(resumed.out().contains("epoch  1/"), resumed.out());
+        assertTrue(resumed.out().contains("epoch  3/4"), resumed.out());
+        ok(train("--epochs", "4", "-o", b.toString()));
+
+        Cli.assertSameTensors(b, a); // parameters and Adam's m and v
+        Map<String, String> ma = SafeTensors.read(a).metadata(), mb = SafeTensors.read(b).metadata();
+        assertEquals("4", ma.get("epoch"));
+        assertEquals("12", ma.get("step")); // 3 steps per epoch
+        for (String k : List.of("epoch", "step", "seed", "layers", "optimizer", "lr")) {
+            assertEquals(mb.get(k), ma.get(k), k);
+        }
+    }
+
+    @Test
+    void aResumedRunKeepsItsSavedOptimizerBatchSizeAndSchedule() throws IOException {
+        Path a = dir.resolve("a.safetensors"), b = dir.resolve("b.safetensors");
+        String[] settings = {"--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9", "--batch-size", "50", "--schedule", "step", "--step-epochs", "1"};
+        List<String> first = new ArrayList<>(List.of("--epochs", "2", "-o", a.toString()));
+        first.addAll(List.of(settings));
+        ok(train(first.toArray(String[]::new)));
+        ok(trainNoLayers("--epochs", "3", "--resume", a.toString(), "-o", a.toString())); // no settings repeated
+        List<String> straight = new ArrayList<>(List.of("--epochs", "3", "-o", b.toString()));
+        straight.addAll(List.of(settings));
+        ok(train(straight.toArray(String[]::new)));
+        // the step schedule decays per epoch, independent of the total, so resume can match a straight run
+        assertTrue(Arrays.equals(readAll(b), readAll(a)), "resumed and straight runs write byte-identical files");
+    }
+
+    @Test
+    void resumeRefusesOtherLayersTooFewEpochsAndAnotherOptimizer() {
+        Path a = dir.resolve("a.safetensors");
+        ok(train("--epochs", "2", "-o", a.toString()));
+        byte[] saved = readAll(a);
+
+        String layers = kiln(trainNoLayers("--layers", "784,20,10", "--epochs", "3", "--resume", a.toString(),
+                "-o", a.toString())).failureLine();
+        assertTrue(layers.contains("--layers 784,20,10 differs from the checkpoint's 784,16,10"), layers);
+
+        String epochs = kiln(trainNoLayers("--epochs", "2", "--resume", a.toString(), "-o", a.toString())).failureLine();
+        assertTrue(epochs.contains("already holds 2 epochs") && epochs.contains("larger than 2"), epochs);
+
+        String opt = kiln(trainNoLayers("--epochs", "3", "--optimizer", "sgd", "--resume", a.toString(),
+                "-o", a.toString())).failureLine();
+        assertTrue(opt.contains("sgd") && opt.contains("adam"), opt);
+
+        assertTrue(Arrays.equals(saved, readAll(a)), "a refused resume leaves the checkpoint as it was");
+    }
+
+    private static byte[] readAll(Path p) {
+        try {
+            return Files.readAllBytes(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void aBadFlagPrintsUsageAndExitsTwo() {
+        for (String[] args : List.of(new String[]{"train", "--epochs", "abc"}, new String[]{"train", "--bogus"})) {
+            Cli.Result r = kiln(args);
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains("Usage: kiln train"), r.err());
+        }
+    }
+
+    @Test
+    void aMissingDataDirIsOneLine() {
+        Path nowhere = dir.resolve("nowhere");
+        String line = kiln("train", "--data-dir", nowhere.toString(), "--device", "reference",
+                "-o", dir.resolve("m.safetensors").toString()).failureLine();
+        assertTrue(line.startsWith("kiln: " + nowhere + " is not a directory"), line);
+    }
+
+    @Test
+    void divergenceNamesTheStepAndSuggestsALowerLearningRate() {
+        Path out = dir.resolve("m.safetensors");
+        String line = kiln(trainNoLayers("--epochs", "2", "--lr", "1e12", "-o", out.toString())).failureLine();
+        assertTrue(line.startsWith("kiln: training diverged: the loss became"), line);
+        assertTrue(Pattern.compile("at step \\d+").matcher(line).find(), line);
+        assertTrue(line.contains("hint: lower the learning rate"), line);
+        assertFalse(Files.exists(out), "nothing is saved from a diverged epoch");
+    }
+
+    @Test
+    void anUnwritableCheckpointFolderIsOneLineBeforeTraining() throws IOException {
+        Path file = Files.writeString(dir.resolve("a-file"), "not a folder");
+        for (Path target : List.of(dir.resolve("no-such-folder/m.safetensors"), file.resolve("m.safetensors"))) {
+            Cli.Result r = kiln(train("--epochs", "1", "-o", target.toString()));
+            String line = r.failureLine();
+            assertTrue(line.startsWith("kiln: cannot save to " + target), line);
+            assertEquals("", r.out(), "refused before any training");
+        }
+    }
+
+    @Test
+    void anUnwritableMetricsFileIsOneLine() {
+        Path metrics = dir.resolve("no-such-folder/metrics.jsonl");
+        String line = kiln(train("--epochs", "1", "-o", dir.resolve("m.safetensors").toString(),
+                "--metrics", metrics.toString())).failureLine();
+        assertTrue(line.startsWith("kiln: cannot write metrics to " + metrics), line);
+    }
+
+    @Test
+    void metricsAreOneJsonObjectPerEpoch() throws IOException {
+        Path metrics = dir.resolve("metrics.jsonl");
+        ok(train("--epochs", "2", "-o", dir.resolve("m.safetensors").toString(), "--metrics", metrics.toString()));
+        List<String> lines = Files.readAllLines(metrics);
+        assertEquals(2, lines.size(), lines.toString());
+        for (int e = 0; e < 2; e++) {
+            Map<String, String> m = flatJson(lines.get(e));
+            assertEquals(List.of("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "learning_rate",
+                    "epoch_seconds", "samples_per_second", "device"), List.copyOf(m.keySet()));
+            assertEquals(e + 1, Integer.parseInt(m.get("epoch")));
+            for (String k : List.of("train_loss", "test_loss", "epoch_seconds", "samples_per_second")) {
+                assertTrue(Double.parseDouble(m.get(k)) > 0, k + " = " + m.get(k));
+            }
+            for (String k : List.of("train_accuracy", "test_accuracy")) {
+                double v = Double.parseDouble(m.get(k));
+                assertTrue(v >= 0 && v <= 1, k + " = " + v);
+            }
+            assertEquals(1e-3, Double.parseDouble(m.get("learning_rate")), 1e-9);
+            assertTrue(m.get("device").startsWith("\"") && m.get("device").length() > 2, m.get("device"));
+        }
+    }
+
+    /** Keys and raw values of a flat JSON object (numbers, null, strings without escapes): enough for metrics. */
+    static Map<String, String> flatJson(String line) {
+        assertTrue(line.startsWith("{") && line.endsWith("}"), line);
+        Matcher m = Pattern.compile("\"([a-z_]+)\":(\"[^\"\\\\]*\"|[-0-9.eE]+|null)(,|})").matcher(line);
+        Map<String, String> out = new LinkedHashMap<>();
+        int at = 1;
+        while (m.find() && m.start() == at) {
+            out.put(m.group(1), m.group(2));
+            at = m.end();
+        }
+        assertEquals(line.length(), at, "not a flat JSON object: " + line);
+        return out;
+    }
+}

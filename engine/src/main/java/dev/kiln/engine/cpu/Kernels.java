@@ -1,0 +1,50 @@
+package dev.kiln.engine.cpu;
+
+/**
+ * The width-specific inner loops of {@link CpuDevice}: each works on a range that the device's jobs chose, so a
+ * result never depends on how the work was split. Every implementation is {@link VectorKernels}, loaded once per
+ * vector width (see there why).
+ *
+ * <p>Layout of the GEMM tile: {@code MR} rows of op(A) times a packed panel of op(B) that is {@link #panelWidth()}
+ * columns wide, k-major and zero-padded: {@code packed[p * panelWidth + j] = op(B)(p, j0 + j)}.
+ */
+interface Kernels {
+
+    /** Rows of C per GEMM tile. Five: the seed net's 25 outputs are five tiles, with no padding. */
+    int MR = 5;
+
+    /** 0 for the scalar loops, else the vector width in bits. */
+    int bits();
+
+    /** Columns of C per GEMM tile: two vectors. */
+    int panelWidth();
+
+    /**
+     * One tile of {@code C = alpha op(A) op(B) + beta C} over one block of k: rows {@code [0, rows)} of op(A) start at
+     * {@code a[aOff + r * rowStride]} with element p at {@code + p * kStride}; the panel holds {@code k} rows; C's
+     * {@code rows x cols} corner starts at {@code c[cOff]}. The first k block writes {@code alpha * acc + beta * C}
+     * (C unread when beta is 0); later blocks add {@code alpha * acc}. {@code tmp} holds MR * panelWidth floats.
+     */
+    void gemmTile(float[] a, int aOff, int rows, int rowStride, int kStride, float[] b, int bOff, int ldb, int k,
+                  float[] c, int cOff, int ldc, int cols, float alpha, float beta, boolean first, float[] tmp);
+
+    /** Rows {@code [r0, r1)} of z (rows of {@code cols}): {@code z += bias}, then ReLU if asked. */
+    void biasActivation(float[] z, int zOff, float[] bias, int bOff, int cols, int r0, int r1, boolean relu);
+
+    /**
+     * Columns {@code [j0, j1)} of x (rows x cols), all rows in order: when {@code h != null}, first
+     * {@code x = h > 0 ? x : 0} in place (ReLU backward); then {@code out[j] = sum over rows of x[., j]}.
+     */
+    void columnSums(float[] x, int xOff, float[] h, int hOff, int rows, int cols, int j0, int j1, float[] out, int outOff);
+
+    /** Elements {@code [i0, i1)} of one Adam update; see {@link dev.kiln.engine.device.Device#adam}. */
+    void adam(float[] p, int po, float[] g, int go, float[] m, int mo, float[] v, int vo, int i0, int i1,
+              float rate, float beta1, float beta2, float eps, float weightDecay, boolean decoupled, float bc1, float bc2);
+
+    /** Elements {@code [i0, i1)} of one SGD update; see {@link dev.kiln.engine.device.Device#sgd}. */
+    void sgd(float[] p, int po, float[] g, int go, float[] v, int vo, int i0, int i1,
+             float rate, float momentum, float weightDecay);
+
+    /** {@code dst[dOff + i] = (src[sOff + i] & 0xff) / 255f} for i in {@code [0, n)}. */
+    void scaleBytes(byte[] src, int sOff, float[] dst, int dOff, int n);
+}

@@ -1,0 +1,293 @@
+package dev.kiln.engine.cpu;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.invoke.MethodHandles;
+
+/**
+ * The inner loops of {@link CpuDevice} in the Java Vector API, with the scalar loop beside each vector loop (the
+ * scalar loop is the tail, and the whole loop when the width is 0).
+ *
+ * <p>Why this class is loaded once per width: the Vector API only compiles to vector instructions when the species
+ * is a constant to the JIT (a {@code static final}); read from an instance field it falls back to boxed Java code,
+ * about a hundred times slower and allocating. {@link KernelLoader} therefore defines this class's bytes as a hidden class
+ * per width, handing it the width as class data, so each copy has its own constant {@link #S} and its own compiled
+ * code. The ordinary class itself is never initialised; {@link KernelLoader} defines the copies.
+ */
+final class VectorKernels implements Kernels {
+    private static final int BITS = widthFromClassData();
+    /** The float species, or null for the scalar loops. */
+    private static final VectorSpecies<Float> S = BITS == 0 ? null : FloatVector.SPECIES_512.withShape(VectorShape.forBitSize(BITS));
+    private static final VectorSpecies<Byte> BYTES = S == null ? null : ByteVector.SPECIES_512.withShape(S.vectorShape());
+    private static final VectorSpecies<Integer> INTS = S == null ? null : IntVector.SPECIES_512.withShape(S.vectorShape());
+    /** Floats per vector; the scalar loops use 8-wide tiles. */
+    private static final int L = S == null ? 8 : S.length();
+    private static final int NR = 2 * L;
+    private static final float INV255 = 1f / 255f;
+
+    private static int widthFromClassData() {
+        try {
+            Integer bits = MethodHandles.classData(MethodHandles.lookup(), "_", Integer.class);
+            if (bits == null) {
+                throw new IllegalStateException("VectorKernels must be loaded through KernelLoader.load(bits)");
+            }
+            return bits;
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public int bits() {
+        return BITS;
+    }
+
+    @Override
+    public int panelWidth() {
+        return NR;
+    }
+
+    private static int bound(int n) {
+        return S == null ? 0 : S.loopBound(n);
+    }
+
+    // ---- GEMM ----
+
+    @Override
+    public void gemmTile(float[] a, int aOff, int rows, int rowStride, int kStride, float[] b, int bOff, int ldb, int k,
+                         float[] c, int cOff, int ldc, int cols, float alpha, float beta, boolean first, float[] tmp) {
+        // missing rows of a short tile repeat row 0: computed, never stored
+        int o0 = aOff;
+        int o1 = rows > 1 ? aOff + rowStride : aOff;
+        int o2 = rows > 2 ? aOff + 2 * rowStride : aOff;
+        int o3 = rows > 3 ? aOff + 3 * rowStride : aOff;
+        int o4 = rows > 4 ? aOff + 4 * rowStride : aOff;
+        if (S == null) {
+            scalarTile(a, o0, o1, o2, o3, o4, kStride, b, bOff, ldb, k, tmp);
+        } else {
+            FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+            FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00;
+            for (int p = 0, pb = bOff, pa = 0; p < k; p++, pb += ldb, pa += kStride) {
+                FloatVector b0 = FloatVector.fromArray(S, b, pb);
+                FloatVector b1 = FloatVector.fromArray(S, b, pb + L);
+                FloatVector x = FloatVector.broadcast(S, a[o0 + pa]);
+                c00 = x.fma(b0, c00);
+                c01 = x.fma(b1, c01);
+                x = FloatVector.broadcast(S, a[o1 + pa]);
+                c10 = x.fma(b0, c10);
+                c11 = x.fma(b1, c11);
+                x = FloatVector.broadcast(S, a[o2 + pa]);
+                c20 = x.fma(b0, c20);
+                c21 = x.fma(b1, c21);
+                x = FloatVector.broadcast(S, a[o3 + pa]);
+                c30 = x.fma(b0, c30);
+                c31 = x.fma(b1, c31);
+                x = FloatVector.broadcast(S, a[o4 + pa]);
+                c40 = x.fma(b0, c40);
+                c41 = x.fma(b1, c41);
+            }
+            c00.intoArray(tmp, 0);
+            c01.intoArray(tmp, L);
+            c10.intoArray(tmp, NR);
+            c11.intoArray(tmp, NR + L);
+            c20.intoArray(tmp, 2 * NR);
+            c21.intoArray(tmp, 2 * NR + L);
+            c30.intoArray(tmp, 3 * NR);
+            c31.intoArray(tmp, 3 * NR + L);
+            c40.intoArray(tmp, 4 * NR);
+            c41.intoArray(tmp, 4 * NR + L);
+        }
+        storeTile(tmp, c, cOff, ldc, rows, cols, alpha, beta, first);
+    }
+
+    /** The scalar tile: the same sums, one fused multiply-add at a time in the same k order. */
+    private static void scalarTile(float[] a, int o0, int o1, int o2, int o3, int o4, int kStride,
+                                   float[] packed, int pOff, int ldp, int k, float[] tmp) {
+        java.util.Arrays.fill(tmp, 0, MR * NR, 0f);
+        for (int p = 0, pb = pOff, pa = 0; p < k; p++, pb += ldp, pa += kStride) {
+            float x0 = a[o0 + pa], x1 = a[o1 + pa], x2 = a[o2 + pa], x3 = a[o3 + pa], x4 = a[o4 + pa];
+            for (int j = 0; j < NR; j++) {
+                float y = packed[pb + j];
+                tmp[j] = Math.fma(x0, y, tmp[j]);
+                tmp[NR + j] = Math.fma(x1, y, tmp[NR + j]);
+                tmp[2 * NR + j] = Math.fma(x2, y, tmp[2 * NR + j]);
+                tmp[3 * NR + j] = Math.fma(x3, y, tmp[3 * NR + j]);
+                tmp[4 * NR + j] = Math.fma(x4, y, tmp[4 * NR + j]);
+            }
+        }
+    }
+
+    /** C corner (rows x cols) from the accumulated tile in tmp; same roundings in the vector and scalar loops. */
+    private static void storeTile(float[] tmp, float[] c, int cOff, int ldc, int rows, int cols,
+                                  float alpha, float beta, boolean first) {
+        int vectorCols = bound(cols);
+        for (int r = 0; r < rows; r++) {
+            int cr = cOff + r * ldc, tr = r * NR;
+            int j = 0;
+            for (; j < vectorCols; j += L) {
+                FloatVector t = FloatVector.fromArray(S, tmp, tr + j).mul(alpha);
+                if (first) {
+                    if (beta != 0f) {
+                        t = t.add(FloatVector.fromArray(S, c, cr + j).mul(beta));
+                    }
+                } else {
+                    t = FloatVector.fromArray(S, c, cr + j).add(t);
+                }
+                t.intoArray(c, cr + j);
+            }
+            for (; j < cols; j++) {
+                float t = alpha * tmp[tr + j];
+                if (first) {
+                    c[cr + j] = beta == 0f ? t : t + beta * c[cr + j];
+                } else {
+                    c[cr + j] = c[cr + j] + t;
+                }
+            }
+        }
+    }
+
+    // ---- elementwise ----
+
+    @Override
+    public void biasActivation(float[] z, int zOff, float[] bias, int bOff, int cols, int r0, int r1, boolean relu) {
+        int vectorCols = bound(cols);
+        for (int r = r0; r < r1; r++) {
+            int row = zOff + r * cols;
+            int j = 0;
+            for (; j < vectorCols; j += L) {
+                FloatVector v = FloatVector.fromArray(S, z, row + j).add(FloatVector.fromArray(S, bias, bOff + j));
+                if (relu) {
+                    v = v.max(0f);
+                }
+                v.intoArray(z, row + j);
+            }
+            for (; j < cols; j++) {
+                float v = z[row + j] + bias[bOff + j];
+                z[row + j] = relu ? Math.max(v, 0f) : v;
+            }
+        }
+    }
+
+    @Override
+    public void columnSums(float[] x, int xOff, float[] h, int hOff, int rows, int cols, int j0, int j1,
+                           float[] out, int outOff) {
+        int j = j0;
+        for (int end = j0 + bound(j1 - j0); j < end; j += L) {
+            FloatVector sum = FloatVector.zero(S);
+            for (int r = 0; r < rows; r++) {
+                int i = r * cols + j;
+                FloatVector d = FloatVector.fromArray(S, x, xOff + i);
+                if (h != null) {
+                    FloatVector hv = FloatVector.fromArray(S, h, hOff + i);
+                    d = FloatVector.zero(S).blend(d, hv.compare(VectorOperators.GT, 0f));
+                    d.intoArray(x, xOff + i);
+                }
+                sum = sum.add(d);
+            }
+            sum.intoArray(out, outOff + j);
+        }
+        for (; j < j1; j++) {
+            float sum = 0f;
+            for (int r = 0; r < rows; r++) {
+                int i = r * cols + j;
+                if (h != null && !(h[hOff + i] > 0f)) {
+                    x[xOff + i] = 0f;
+                }
+                sum += x[xOff + i];
+            }
+            out[outOff + j] = sum;
+        }
+    }
+
+    @Override
+    public void adam(float[] p, int po, float[] g, int go, float[] m, int mo, float[] v, int vo, int i0, int i1,
+                     float rate, float beta1, float beta2, float eps, float weightDecay, boolean decoupled,
+                     float bc1, float bc2) {
+        // m and v round exactly as the reference (no FMA); the step folds the bias corrections into two constants,
+        // lr / (1 - beta1^t) and 1 / sqrt(1 - beta2^t), leaving one division and one square root per element
+        float decay = rate * weightDecay, ob1 = 1f - beta1, ob2 = 1f - beta2;
+        float stepSize = rate / bc1, invRootBc2 = (float) (1 / Math.sqrt(bc2));
+        int i = i0;
+        for (int end = i0 + bound(i1 - i0); i < end; i += L) {
+            FloatVector w = FloatVector.fromArray(S, p, po + i);
+            FloatVector grad = FloatVector.fromArray(S, g, go + i);
+            if (decoupled) {
+                w = w.sub(w.mul(decay));
+            } else {
+                grad = grad.add(w.mul(weightDecay));
+            }
+            FloatVector mi = FloatVector.fromArray(S, m, mo + i).mul(beta1).add(grad.mul(ob1));
+            FloatVector vi = FloatVector.fromArray(S, v, vo + i).mul(beta2).add(grad.mul(ob2).mul(grad));
+            mi.intoArray(m, mo + i);
+            vi.intoArray(v, vo + i);
+            FloatVector step = mi.mul(stepSize).div(vi.sqrt().mul(invRootBc2).add(eps));
+            w.sub(step).intoArray(p, po + i);
+        }
+        for (; i < i1; i++) {
+            float w = p[po + i];
+            float grad = g[go + i];
+            if (decoupled) {
+                w -= decay * w;
+            } else {
+                grad += weightDecay * w;
+            }
+            float mi = beta1 * m[mo + i] + ob1 * grad;
+            float vi = beta2 * v[vo + i] + ob2 * grad * grad;
+            m[mo + i] = mi;
+            v[vo + i] = vi;
+            p[po + i] = w - mi * stepSize / ((float) Math.sqrt(vi) * invRootBc2 + eps);
+        }
+    }
+
+    @Override
+    public void sgd(float[] p, int po, float[] g, int go, float[] v, int vo, int i0, int i1,
+                    float rate, float momentum, float weightDecay) {
+        int i = i0;
+        for (int end = i0 + bound(i1 - i0); i < end; i += L) {
+            FloatVector w = FloatVector.fromArray(S, p, po + i);
+            FloatVector d = FloatVector.fromArray(S, g, go + i).add(w.mul(weightDecay));
+            if (momentum != 0f) {
+                d = FloatVector.fromArray(S, v, vo + i).mul(momentum).add(d);
+                d.intoArray(v, vo + i);
+            }
+            w.sub(d.mul(rate)).intoArray(p, po + i);
+        }
+        for (; i < i1; i++) {
+            float d = g[go + i] + weightDecay * p[po + i];
+            if (momentum != 0f) {
+                d = momentum * v[vo + i] + d;
+                v[vo + i] = d;
+            }
+            p[po + i] -= rate * d;
+        }
+    }
+
+    @Override
+    public void scaleBytes(byte[] src, int sOff, float[] dst, int dOff, int n) {
+        // x / 255 exactly: q = x * (1/255) is within an ulp; one FMA residual step rounds it to the quotient
+        int i = 0;
+        if (S != null) {
+            int step = BYTES.length(); // four float vectors per byte vector
+            for (int end = BYTES.loopBound(n); i < end; i += step) {
+                ByteVector b = ByteVector.fromArray(BYTES, src, sOff + i);
+                for (int part = 0; part < 4; part++) {
+                    FloatVector x = (FloatVector) ((IntVector) b.convertShape(VectorOperators.ZERO_EXTEND_B2I, INTS, part))
+                            .convert(VectorOperators.I2F, 0);
+                    FloatVector q = x.mul(INV255);
+                    q = q.fma(FloatVector.broadcast(S, -255f), x).fma(FloatVector.broadcast(S, INV255), q); // (x - 255 q) exactly, then q + residual / 255
+                    q.intoArray(dst, dOff + i + part * L);
+                }
+            }
+        }
+        for (; i < n; i++) {
+            float x = src[sOff + i] & 0xff;
+            float q = x * INV255;
+            dst[dOff + i] = Math.fma(Math.fma(q, -255f, x), INV255, q);
+        }
+    }
+}
