@@ -2,11 +2,12 @@ package dev.kiln.cli;
 
 import dev.kiln.engine.device.DeviceOptions;
 import dev.kiln.engine.device.Devices;
+import dev.kiln.engine.device.ValidatingDevice;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 
-/** The device flags every computing command shares: which device, how many threads, GPU debugging. */
+/** The device flags every computing command shares: which device, how many threads, GPU debugging, validation. */
 final class DeviceMixin {
     @Option(names = "--device", defaultValue = "auto", paramLabel = "NAME",
             description = "auto (a GPU when one is usable, else the CPU), cpu, cuda or reference. Default: ${DEFAULT-VALUE}.")
@@ -22,12 +23,19 @@ final class DeviceMixin {
     @Option(names = "--cuda-sync", description = "Synchronise after every GPU launch (debugging asynchronous faults).")
     boolean cudaSync;
 
+    @Option(names = "--validate",
+            description = "Check every operation against the reference CPU device as it runs (slow; for debugging a device).")
+    boolean validate;
+
     /** Opens the device and says on {@code err} which one it took and why. */
     Devices.Selection open(PrintWriter err) {
         if (threads < 0) {
             throw new dev.kiln.data.KilnException("--threads must be 0 (every core) or positive, got " + threads);
         }
         Devices.Selection s = Devices.open(device, new DeviceOptions(threads, tf32, cudaSync, 0));
+        if (validate) {
+            s = new Devices.Selection(new ValidatingDevice(s.device()), s.why());
+        }
         err.println("device: " + s.device().description() + " (" + s.why() + ")");
         err.flush();
         return s;

@@ -45,6 +45,11 @@ public final class DeviceCheck {
     /** exp/log from another library (CUDA's expf, a vector exp) differ by a few ulps; the loss is a sum over rows. */
     public static final Tolerance TRANSCENDENTAL = new Tolerance(1e-6, 1e-5, "exp/log/sqrt/pow implementations differ by a few ulps");
 
+    /** The loss sum of a batch of {@code rows}: one log per row, each a few ulps apart, summed in another order. */
+    public static Tolerance lossSum(int rows) {
+        return new Tolerance(1e-5 * rows, 1e-5, "a sum of " + rows + " logs");
+    }
+
     /** One comparison: which op, on which shape, how far apart, and whether that is within tolerance. */
     public record Result(String op, String shape, double maxAbsError, double maxRelError, Tolerance tolerance,
                          boolean passed, String firstMismatches) {
@@ -257,7 +262,7 @@ public final class DeviceCheck {
                 compare("softmaxXent dlogits", shape, dz, TRANSCENDENTAL);
                 dev.countCorrect(logits.got, labels.got, stats.got);
                 ref.countCorrect(logits.ref, labels.ref, stats.ref);
-                compare("softmaxXent+count stats", shape, stats, new Tolerance(1e-5 * rows, 1e-5, "a sum of " + rows + " logs"));
+                compare("softmaxXent+count stats", shape, stats, lossSum(rows));
 
                 Twin pred = uploadInts(new int[rows], rows, 1);
                 dev.argmax(logits.got, pred.got);
