@@ -8,9 +8,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -32,24 +29,12 @@ final class Verified {
      */
     static void install(Path dir, String name, InputStream in, String expectedSha256, String source)
             throws IOException, SourceFailure {
-        Path tmp = Files.createTempFile(dir, "." + name + ".", ".part");
-        try {
-            String sha;
-            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                sha = copy(name, source, in, out);
-                out.force(true); // the data is on disk before the rename makes it visible
-            }
+        AtomicFile.write(dir.resolve(name), out -> {
+            String sha = copy(name, source, in, out);
             if (!sha.equals(expectedSha256)) {
                 throw new SourceFailure(name + " from " + source + " has SHA-256 " + sha + ", expected " + expectedSha256);
             }
-            if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
-                // createTempFile makes it private (0600); a cache file is as readable as any download
-                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-            }
-            Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 
     /** SHA-256 (lowercase hex) of a file's raw bytes, decompressing it first if it is gzip. */

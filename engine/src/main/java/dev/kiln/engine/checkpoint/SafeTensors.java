@@ -1,5 +1,6 @@
 package dev.kiln.engine.checkpoint;
 
+import dev.kiln.data.AtomicFile;
 import dev.kiln.data.KilnException;
 
 import java.io.IOException;
@@ -10,10 +11,8 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -55,11 +54,8 @@ public final class SafeTensors {
      */
     public static void write(Path file, Map<String, Entry> tensors, Map<String, String> metadata) {
         byte[] header = header(tensors, metadata == null ? Map.of() : metadata);
-        Path dir = file.toAbsolutePath().getParent();
-        Path temp = null;
         try {
-            temp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
-            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+            AtomicFile.write(file, ch -> {
                 ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
                 writeFully(ch, len);
                 writeFully(ch, ByteBuffer.wrap(header));
@@ -74,21 +70,10 @@ public final class SafeTensors {
                     }
                 }
                 writeFully(ch, chunk.flip());
-                ch.force(true);
-            }
-            Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            temp = null;
+            });
         } catch (IOException e) {
             throw new KilnException("cannot write checkpoint " + file + ": " + e,
                     "check that the directory exists, is writable and has free space", e);
-        } finally {
-            if (temp != null) {
-                try {
-                    Files.deleteIfExists(temp);
-                } catch (IOException ignored) {
-                    // The original failure is the one worth reporting.
-                }
-            }
         }
     }
 

@@ -1,14 +1,14 @@
 package dev.kiln.engine.report;
 
+import dev.kiln.data.AtomicFile;
+
 import dev.kiln.data.KilnException;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 
 /**
@@ -67,19 +67,7 @@ public final class ReportWriter {
         Path target = dir.resolve(name);
         try {
             Files.createDirectories(dir);
-            // Not Files.createTempFile: its owner-only permissions would carry over to the page.
-            Path tmp = dir.resolve("." + name + "." + ProcessHandle.current().pid() + "." + System.nanoTime() + ".tmp");
-            try {
-                Files.writeString(tmp, content, StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW,
-                        StandardOpenOption.WRITE);
-                try {
-                    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-                }
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            AtomicFile.write(target, out -> out.write(ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8))));
             return target;
         } catch (IOException e) {
             throw new KilnException("cannot write the report " + target + ": " + e.getMessage(),
