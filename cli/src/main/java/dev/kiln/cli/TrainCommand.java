@@ -121,60 +121,63 @@ final class TrainCommand implements Callable<Integer> {
                     layerSpec, layerSpec.parameterCount(), data.provenance(), pair.train().size(), pair.test().size(),
                     config.optimizer(), batchSize, epochs);
             out.flush();
-            RunListener listener = new RunListener(trainer, out, err);
-            TrainingResult result = runInterruptibly(trainer, pair, listener);
-            if (result.stopped()) {
-                out.println("stopped after the current step; " + (listener.savedEpoch > 0
-                        ? checkpoint + " holds epoch " + listener.savedEpoch
-                        : "no checkpoint was written"));
-                return 130;
-            }
-            if (listener.savedEpoch != trainer.epochsCompleted()) {
-                listener.save();
-            }
-            EpochMetrics last = result.last();
-            out.printf(Locale.ROOT, "done: test accuracy %.2f%%, saved %s%n", 100 * last.testAccuracy(), checkpoint);
-            if (report != null) {
-                Evaluation eval = new Evaluator(trainer.model(), 1000).evaluate(pair.test());
-                Path page = RunReport.write(report, "Training " + layerSpec, layerSpec, config.optimizer(),
-                        Map.of("batch size", Integer.toString(batchSize), "epochs", Integer.toString(epochs),
-                                "schedule", schedule, "init", init),
-                        config.seed(), dev.description(), data.datasetName(), data.checksumStatus(),
-                        (System.nanoTime() - started) / 1e9, result.epochs(), eval, pair.test(), trainer.model().parameters());
-                out.println("report: " + page);
-            }
-            return 0;
-        } finally {
-            if (listener != null) {
-                listener.closeMetrics();
+            // Declared first, closed last: Ctrl-C waits until the messages below are out and the metrics closed.
+            try (StopOnInterrupt stop = new StopOnInterrupt(trainer::requestStop);
+                 RunListener listener = new RunListener(trainer, out, err)) {
+                TrainingResult result = trainer.fit(pair.train(), pair.test(), listener);
+                listener.endLine();
+                if (result.stopped()) {
+                    out.println("stopped after the current step; " + (listener.savedEpoch > 0
+                            ? checkpoint + " holds epoch " + listener.savedEpoch
+                            : "no checkpoint was written"));
+                    return 130;
+                }
+                if (listener.savedEpoch != trainer.epochsCompleted()) {
+                    listener.save();
+                }
+                EpochMetrics last = result.last();
+                out.printf(Locale.ROOT, "done: test accuracy %.2f%%, saved %s%n", 100 * last.testAccuracy(), checkpoint);
+                if (report != null) {
+                    Evaluation eval = new Evaluator(trainer.model(), 1000).evaluate(pair.test());
+                    Path page = RunReport.write(report, "Training " + layerSpec, layerSpec, config.optimizer(),
+                            Map.of("batch size", Integer.toString(batchSize), "epochs", Integer.toString(epochs),
+                                    "schedule", schedule, "init", init),
+                            config.seed(), dev.description(), data.datasetName(), data.checksumStatus(),
+                            (System.nanoTime() - started) / 1e9, result.epochs(), eval, pair.test(), trainer.model().parameters());
+                    out.println("report: " + page);
+                }
+                return 0;
             }
         }
     }
 
-    private RunListener listener;
+    /**
+     * While open, Ctrl-C (the JVM's shutdown) asks for a stop after the current step, then waits (up to 30 s) for
+     * this to be closed, so the run ends cleanly and the last complete checkpoint stays as it was.
+     */
+    private static final class StopOnInterrupt implements AutoCloseable {
+        private final CountDownLatch closed = new CountDownLatch(1);
+        private final Thread hook;
 
-    /** Runs fit; a Ctrl-C (shutdown hook) asks the trainer to stop after its step and waits for it to finish. */
-    private TrainingResult runInterruptibly(Trainer trainer, Dataset.Pair pair, RunListener l) {
-        this.listener = l;
-        CountDownLatch finished = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            trainer.requestStop();
-            try {
-                finished.await(30, TimeUnit.SECONDS);
-            } catch (InterruptedException ignored) {
-                Thread.currentThread().interrupt();
-            }
-        }, "kiln-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
-            return trainer.fit(pair.train(), pair.test(), l);
-        } finally {
-            l.endLine();
-            finished.countDown();
+        StopOnInterrupt(Runnable requestStop) {
+            hook = new Thread(() -> {
+                requestStop.run();
+                try {
+                    closed.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "kiln-stop");
+            Runtime.getRuntime().addShutdownHook(hook);
+        }
+
+        @Override
+        public void close() {
+            closed.countDown();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
-                // the JVM is exiting because of Ctrl-C; the hook is already running and now released
+                // Ctrl-C: the hook is running and has just been released
             }
         }
     }
@@ -268,7 +271,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /** Prints progress, writes metrics lines and checkpoints as epochs finish. */
-    private final class RunListener implements TrainingListener {
+    private final class RunListener implements TrainingListener, AutoCloseable {
         private final Trainer trainer;
         private final PrintWriter out;
         private final PrintWriter err;
@@ -346,7 +349,8 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
 
-        void closeMetrics() throws IOException {
+        @Override
+        public void close() throws IOException {
             if (metricsOut != null) {
                 metricsOut.close();
             }
