@@ -7,6 +7,7 @@ import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.Devices;
 import dev.kiln.engine.eval.Evaluation;
 import dev.kiln.engine.eval.Evaluator;
+import dev.kiln.engine.json.Json;
 import dev.kiln.engine.model.Init;
 import dev.kiln.engine.model.LayerSpec;
 import dev.kiln.engine.optim.Optimizer;
@@ -338,11 +339,13 @@ final class TrainCommand implements Callable<Integer> {
                 return;
             }
             try {
+                StringBuilder device = new StringBuilder();
+                Json.writeString(device, m.device());
                 metricsOut.write(String.format(Locale.ROOT,
                         "{\"epoch\":%d,\"train_loss\":%s,\"train_accuracy\":%s,\"test_loss\":%s,\"test_accuracy\":%s,"
-                                + "\"learning_rate\":%s,\"epoch_seconds\":%s,\"samples_per_second\":%s,\"device\":\"%s\"}%n",
+                                + "\"learning_rate\":%s,\"epoch_seconds\":%s,\"samples_per_second\":%s,\"device\":%s}%n",
                         m.epoch(), num(m.trainLoss()), num(m.trainAccuracy()), num(m.testLoss()), num(m.testAccuracy()),
-                        num(m.learningRate()), num(m.epochSeconds()), num(m.samplesPerSecond()), m.device().replace("\"", "'")));
+                        num(m.learningRate()), num(m.epochSeconds()), num(m.samplesPerSecond()), device));
                 metricsOut.flush();
             } catch (IOException e) {
                 throw new KilnException("cannot write metrics to " + metrics + ": " + e.getMessage());

@@ -1,5 +1,6 @@
 package dev.kiln.engine.checkpoint;
 
+import dev.kiln.engine.json.Json;
 import dev.kiln.data.AtomicFile;
 import dev.kiln.data.KilnException;
 

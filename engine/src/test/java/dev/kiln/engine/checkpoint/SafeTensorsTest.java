@@ -1,5 +1,6 @@
 package dev.kiln.engine.checkpoint;
 
+import dev.kiln.engine.json.Json;
 import dev.kiln.data.KilnException;
 import dev.kiln.engine.checkpoint.SafeTensors.Content;
 import dev.kiln.engine.checkpoint.SafeTensors.Entry;

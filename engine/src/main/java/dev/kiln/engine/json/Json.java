@@ -1,4 +1,4 @@
-package dev.kiln.engine.checkpoint;
+package dev.kiln.engine.json;
 
 import java.math.BigDecimal;
 import java.util.ArrayList;
@@ -13,10 +13,10 @@ import java.util.Map;
  * {@code Boolean}, null -> {@code null}. Duplicate object keys, trailing commas, leading zeros, unescaped control
  * characters and trailing garbage are errors. It is not a general JSON library: no streaming, no pretty printing.
  */
-final class Json {
+public final class Json {
 
     /** A syntax error, with the character offset where it was found. */
-    static final class ParseException extends Exception {
+    public static final class ParseException extends Exception {
         ParseException(String message, int at) {
             super(message + " at character " + at);
         }
@@ -30,7 +30,7 @@ final class Json {
     }
 
     /** Parses one JSON value; only whitespace may follow it. */
-    static Object parse(String text) throws ParseException {
+    public static Object parse(String text) throws ParseException {
         Json p = new Json(text);
         p.skipWhitespace();
         Object value = p.value();
@@ -259,7 +259,7 @@ final class Json {
     }
 
     /** Appends {@code s} as a JSON string literal; non-ASCII characters stay as they are (UTF-8 on disk). */
-    static void writeString(StringBuilder out, String s) {
+    public static void writeString(StringBuilder out, String s) {
         out.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
