@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import dev.kiln.data.Dataset;
+import dev.kiln.engine.checkpoint.Checkpoint;
 import dev.kiln.engine.eval.Evaluation;
 import dev.kiln.engine.model.LayerSpec;
 import dev.kiln.engine.optim.Optimizer;
@@ -36,11 +37,12 @@ final class RunReport {
     static Path write(Path dir, String title, LayerSpec layers, Optimizer optimizer, Map<String, String> runSettings,
                       long seed, String deviceDescription, String dataset, String checksum, double totalSeconds,
                       List<EpochMetrics> epochs, Evaluation eval, Dataset test, float[] parameters) {
-        Map<String, String> hyper = new LinkedHashMap<>(hyperparameters(optimizer));
+        Map<String, String> hyper = new LinkedHashMap<>(Checkpoint.optimizerMetadata(optimizer)); // as a checkpoint names them
+        String optimizerName = hyper.remove("optimizer");
         hyper.putAll(runSettings);
         RunFacts facts = new RunFacts(Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), Kiln.version(), commit(),
                 deviceDescription + "; " + cpuModel(), layers.toString(), layers.parameterCount(),
-                optimizerName(optimizer), hyper, seed, dataset, checksum, totalSeconds);
+                optimizerName, hyper, seed, dataset, checksum, totalSeconds);
         List<EpochRow> rows = epochs.stream().map(m -> new EpochRow(m.epoch(), m.trainLoss(), m.testLoss(),
                 m.trainAccuracy(), m.testAccuracy(), m.learningRate(), m.samplesPerSecond(), m.epochSeconds())).toList();
         ClassStats classes = eval == null ? null : ClassStats.of(eval.classes(), eval.labels(), eval.predictions());
@@ -53,32 +55,6 @@ final class RunReport {
                     units, test.rows(), test.cols());
         }
         return ReportWriter.write(dir, new Report(title, facts, rows, classes, mistakes, weights));
-    }
-
-    static String optimizerName(Optimizer optimizer) {
-        return switch (optimizer) {
-            case Optimizer.Adam a -> a.decoupled() ? "adamw" : "adam";
-            case Optimizer.Sgd s -> "sgd";
-        };
-    }
-
-    private static Map<String, String> hyperparameters(Optimizer optimizer) {
-        Map<String, String> h = new LinkedHashMap<>();
-        switch (optimizer) {
-            case Optimizer.Adam a -> {
-                h.put("lr", Double.toString(a.lr()));
-                h.put("beta1", Double.toString(a.beta1()));
-                h.put("beta2", Double.toString(a.beta2()));
-                h.put("eps", Double.toString(a.eps()));
-                h.put("weight decay", Double.toString(a.weightDecay()));
-            }
-            case Optimizer.Sgd s -> {
-                h.put("lr", Double.toString(s.lr()));
-                h.put("momentum", Double.toString(s.momentum()));
-                h.put("weight decay", Double.toString(s.weightDecay()));
-            }
-        }
-        return h;
     }
 
     /** The commit the launcher found (KILN_COMMIT), or "unknown". */

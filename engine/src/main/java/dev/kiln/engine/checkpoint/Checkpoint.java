@@ -220,7 +220,8 @@ public final class Checkpoint {
         System.arraycopy(e.data(), 0, flat, at, e.data().length);
     }
 
-    static Map<String, String> optimizerMetadata(Optimizer optimizer) {
+    /** The optimizer's name ({@code optimizer}: adam, adamw or sgd) and hyperparameters, as checkpoints record them. */
+    public static Map<String, String> optimizerMetadata(Optimizer optimizer) {
         Map<String, String> m = new LinkedHashMap<>();
         switch (optimizer) {
             case Optimizer.Adam a -> {

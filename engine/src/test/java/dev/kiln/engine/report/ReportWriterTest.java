@@ -139,7 +139,7 @@ class ReportWriterTest {
         assertFalse(EXTERNAL.matcher(html).find());
         // and the JSON stays valid with the same strings
         @SuppressWarnings("unchecked")
-        Map<String, Object> json = (Map<String, Object>) TinyJson.parse(ReportWriter.metricsJson(r));
+        Map<String, Object> json = (Map<String, Object>) parseJson(ReportWriter.metricsJson(r));
         assertEquals(evil, json.get("title"));
         assertEquals(evil, ((Map<?, ?>) json.get("facts")).get("layers"));
     }
@@ -149,7 +149,7 @@ class ReportWriterTest {
         Report r = SyntheticReports.full(6, 6);
         ReportWriter.write(dir, r);
         @SuppressWarnings("unchecked")
-        Map<String, Object> json = (Map<String, Object>) TinyJson.parse(Files.readString(dir.resolve("metrics.json")));
+        Map<String, Object> json = (Map<String, Object>) parseJson(Files.readString(dir.resolve("metrics.json")));
         assertEquals(List.of("format", "title", "facts", "final", "epochs", "classes", "mistakes", "firstLayer"),
                 List.copyOf(json.keySet()), "stable top-level keys");
         assertEquals("kiln-report/1", json.get("format"));
@@ -221,7 +221,7 @@ class ReportWriterTest {
         assertEquals(6 + 3, count(html, "<polyline class=\"line\""));
         String json = ReportWriter.metricsJson(r);
         assertFalse(json.contains("NaN") || json.contains("Infinity"));
-        Map<?, ?> epoch3 = (Map<?, ?>) ((List<?>) ((Map<?, ?>) TinyJson.parse(json)).get("epochs")).get(2);
+        Map<?, ?> epoch3 = (Map<?, ?>) ((List<?>) ((Map<?, ?>) parseJson(json)).get("epochs")).get(2);
         assertTrue(epoch3.containsKey("trainLoss"));
         assertNull(epoch3.get("trainLoss"));
     }
@@ -282,7 +282,7 @@ class ReportWriterTest {
         assertTrue(html.contains("<title>kiln cuda, 784,25,25,10, batch 64: 2,400,000 samples/s</title>"));
         assertTrue(html.contains("<tr class=\"best\"><td>784,25,25,10</td><td class=\"n\">64</td><td><span style=\"color:"));
         @SuppressWarnings("unchecked")
-        Map<String, Object> json = (Map<String, Object>) TinyJson.parse(Files.readString(dir.resolve("bench.json")));
+        Map<String, Object> json = (Map<String, Object>) parseJson(Files.readString(dir.resolve("bench.json")));
         List<?> back = (List<?>) json.get("rows");
         assertEquals(rows.size(), back.size());
         for (int i = 0; i < rows.size(); i++) {
@@ -333,5 +333,26 @@ class ReportWriterTest {
             n++;
         }
         return n;
+    }
+
+    /** Kiln's JSON reader, with every number as a Double so the checks read simply. */
+    private static Object parseJson(String text) {
+        try {
+            return doubles(dev.kiln.engine.json.Json.parse(text));
+        } catch (dev.kiln.engine.json.Json.ParseException e) {
+            throw new AssertionError("not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    private static Object doubles(Object v) {
+        if (v instanceof Map<?, ?> m) {
+            Map<String, Object> out = new java.util.LinkedHashMap<>();
+            m.forEach((k, x) -> out.put((String) k, doubles(x)));
+            return out;
+        }
+        if (v instanceof List<?> l) {
+            return l.stream().map(ReportWriterTest::doubles).collect(java.util.stream.Collectors.toList());
+        }
+        return v instanceof Number n ? n.doubleValue() : v;
     }
 }
