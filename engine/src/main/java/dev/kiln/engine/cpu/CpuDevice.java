@@ -29,7 +29,7 @@ public final class CpuDevice extends ReferenceDevice {
     /** System property that forces the vector width: 0 (scalar loops), 128, 256 or 512. */
     public static final String VECTOR_BITS_PROPERTY = "kiln.vectorBits";
 
-    /** Rows of op(B) packed per panel block: a 256 x 32 block of floats fits in L1 with the A rows beside it. */
+    /** Rows of op(B) packed per panel block: a 256 x 48 block of floats (48 KiB at 512 bits) stays in L1/L2 beside the A rows. */
     static final int KC = 256;
     /** Below this many multiply-adds a GEMM runs on the caller (a hand-off costs about a microsecond). */
     static final long GEMM_PARALLEL_MIN = 1 << 17;
@@ -43,13 +43,20 @@ public final class CpuDevice extends ReferenceDevice {
     static final int GATHER_ROWS = 8;
     /** Elements per unit of optimizer work (a multiple of 64, so vector loops stay aligned). */
     static final int ELEMENT_CHUNK = 4096;
-    /** Row tiles per GEMM unit: up to 16 tiles of op(A) rows against one panel or one block of B rows. */
+    /** Row tiles per GEMM unit: up to 16 tiles of op(A) rows against one panel read in place. */
     static final int TILES_PER_UNIT = 16;
+    /** Row tiles per GEMM unit when the unit packs its panel first: more, so the packing is amortised. */
+    static final int PACKED_TILES_PER_UNIT = 64;
     /**
      * Shortest k for the dot-product GEMM: each of its outputs ends in a horizontal vector sum and a scalar tail,
      * which only long dot products amortise (at k = 25 it is seven times slower than packing B^T).
      */
     static final int DOT_MIN_K = 128;
+    /**
+     * Largest B (floats) for the dot-product GEMM: beyond it B streams from L2 or memory for every tile of A rows,
+     * and packing B^T into panels is faster (wide net: 210 against 130 GFLOP/s).
+     */
+    static final long DOT_MAX_B = 1 << 16;
     /** Dot-product GEMM (A B^T): B rows per unit (16 tiles of {@link Kernels#DOT_B_ROWS}). */
     static final int DOT_B_BLOCK = 16 * Kernels.DOT_B_ROWS;
     /** Dot-product GEMM: A rows per unit (4 tiles of {@link Kernels#DOT_A_ROWS}). */
@@ -175,7 +182,7 @@ public final class CpuDevice extends ReferenceDevice {
             }
             return;
         }
-        if (!transA && transB && k >= DOT_MIN_K) {
+        if (!transA && transB && k >= DOT_MIN_K && (long) n * k <= DOT_MAX_B) {
             DotJob j = dotJob;
             j.a = f32(a);
             j.aOff = off(a);
@@ -213,7 +220,11 @@ public final class CpuDevice extends ReferenceDevice {
         j.alpha = alpha;
         j.beta = beta;
         j.rowTiles = (m + Kernels.MR - 1) / Kernels.MR;
-        j.rowBlocks = (j.rowTiles + TILES_PER_UNIT - 1) / TILES_PER_UNIT;
+        // B is packed when transposed, and when its rows are a multiple of 1 KiB apart: read in place, a panel's
+        // rows would then fall into a few L1 sets and evict each other (the wide net's 1024-wide layers)
+        j.packAll = transB || j.ldb % 256 == 0;
+        j.tilesPerUnit = j.packAll ? PACKED_TILES_PER_UNIT : TILES_PER_UNIT;
+        j.rowBlocks = (j.rowTiles + j.tilesPerUnit - 1) / j.tilesPerUnit;
         int panels = (n + kernels.panelWidth() - 1) / kernels.panelWidth();
         dispatch(j, panels * j.rowBlocks, (long) m * n * k, GEMM_PARALLEL_MIN);
     }
@@ -249,18 +260,18 @@ public final class CpuDevice extends ReferenceDevice {
      */
     private final class GemmJob implements WorkerPool.Job {
         float[] a, b, c;
-        int aOff, rowStride, kStride, bOff, ldb, cOff, m, n, k, rowTiles, rowBlocks;
-        boolean transB;
+        int aOff, rowStride, kStride, bOff, ldb, cOff, m, n, k, rowTiles, rowBlocks, tilesPerUnit;
+        boolean transB, packAll;
         float alpha, beta;
 
         @Override
         public void run(int unit, int worker) {
             int nr = kernels.panelWidth();
             float[] pack = packed[worker], tmp = tileScratch[worker];
-            int panel = unit / rowBlocks, t0 = unit % rowBlocks * TILES_PER_UNIT, t1 = Math.min(rowTiles, t0 + TILES_PER_UNIT);
+            int panel = unit / rowBlocks, t0 = unit % rowBlocks * tilesPerUnit, t1 = Math.min(rowTiles, t0 + tilesPerUnit);
             int j0 = panel * nr, width = Math.min(nr, n - j0);
-            // a full panel of an untransposed B is read in place: its rows are already contiguous
-            boolean inPlace = !transB && width == nr;
+            // otherwise a full panel of an untransposed B is read in place: its rows are already contiguous
+            boolean inPlace = !packAll && width == nr;
             for (int p0 = 0; p0 < k; p0 += KC) {
                 int kc = Math.min(KC, k - p0);
                 if (!inPlace) {

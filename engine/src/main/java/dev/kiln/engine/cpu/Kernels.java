@@ -22,7 +22,7 @@ interface Kernels {
     /** 0 for the scalar loops, else the vector width in bits. */
     int bits();
 
-    /** Columns of C per GEMM tile: two vectors. */
+    /** Columns of C per GEMM tile: three vectors. */
     int panelWidth();
 
     /**

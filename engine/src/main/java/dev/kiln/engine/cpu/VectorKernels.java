@@ -27,7 +27,7 @@ final class VectorKernels implements Kernels {
     private static final VectorSpecies<Integer> INTS = S == null ? null : IntVector.SPECIES_512.withShape(S.vectorShape());
     /** Floats per vector; the scalar loops use 8-wide tiles. */
     private static final int L = S == null ? 8 : S.length();
-    private static final int NR = 2 * L;
+    private static final int NR = 3 * L;
     private static final float INV255 = 1f / 255f;
     private static int widthFromClassData() {
         try {
@@ -69,37 +69,66 @@ final class VectorKernels implements Kernels {
         if (S == null) {
             scalarTile(a, o0, o1, o2, o3, o4, kStride, b, bOff, ldb, k, tmp);
         } else {
-            FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-            FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00;
+            FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
+            FloatVector c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00, c40 = c00, c41 = c00, c42 = c00;
             for (int p = 0, pb = bOff, pa = 0; p < k; p++, pb += ldb, pa += kStride) {
                 FloatVector b0 = FloatVector.fromArray(S, b, pb);
                 FloatVector b1 = FloatVector.fromArray(S, b, pb + L);
+                FloatVector b2 = FloatVector.fromArray(S, b, pb + 2 * L);
                 FloatVector x = FloatVector.broadcast(S, a[o0 + pa]);
                 c00 = x.fma(b0, c00);
                 c01 = x.fma(b1, c01);
+                c02 = x.fma(b2, c02);
                 x = FloatVector.broadcast(S, a[o1 + pa]);
                 c10 = x.fma(b0, c10);
                 c11 = x.fma(b1, c11);
+                c12 = x.fma(b2, c12);
                 x = FloatVector.broadcast(S, a[o2 + pa]);
                 c20 = x.fma(b0, c20);
                 c21 = x.fma(b1, c21);
+                c22 = x.fma(b2, c22);
                 x = FloatVector.broadcast(S, a[o3 + pa]);
                 c30 = x.fma(b0, c30);
                 c31 = x.fma(b1, c31);
+                c32 = x.fma(b2, c32);
                 x = FloatVector.broadcast(S, a[o4 + pa]);
                 c40 = x.fma(b0, c40);
                 c41 = x.fma(b1, c41);
+                c42 = x.fma(b2, c42);
+            }
+            if (first && beta == 0f && rows == MR && cols == NR) { // a whole tile straight from the registers
+                c00.mul(alpha).intoArray(c, cOff);
+                c01.mul(alpha).intoArray(c, cOff + L);
+                c02.mul(alpha).intoArray(c, cOff + 2 * L);
+                c10.mul(alpha).intoArray(c, cOff + 1 * ldc);
+                c11.mul(alpha).intoArray(c, cOff + 1 * ldc + L);
+                c12.mul(alpha).intoArray(c, cOff + 1 * ldc + 2 * L);
+                c20.mul(alpha).intoArray(c, cOff + 2 * ldc);
+                c21.mul(alpha).intoArray(c, cOff + 2 * ldc + L);
+                c22.mul(alpha).intoArray(c, cOff + 2 * ldc + 2 * L);
+                c30.mul(alpha).intoArray(c, cOff + 3 * ldc);
+                c31.mul(alpha).intoArray(c, cOff + 3 * ldc + L);
+                c32.mul(alpha).intoArray(c, cOff + 3 * ldc + 2 * L);
+                c40.mul(alpha).intoArray(c, cOff + 4 * ldc);
+                c41.mul(alpha).intoArray(c, cOff + 4 * ldc + L);
+                c42.mul(alpha).intoArray(c, cOff + 4 * ldc + 2 * L);
+                return;
             }
             c00.intoArray(tmp, 0);
             c01.intoArray(tmp, L);
+            c02.intoArray(tmp, 2 * L);
             c10.intoArray(tmp, NR);
             c11.intoArray(tmp, NR + L);
+            c12.intoArray(tmp, NR + 2 * L);
             c20.intoArray(tmp, 2 * NR);
             c21.intoArray(tmp, 2 * NR + L);
+            c22.intoArray(tmp, 2 * NR + 2 * L);
             c30.intoArray(tmp, 3 * NR);
             c31.intoArray(tmp, 3 * NR + L);
+            c32.intoArray(tmp, 3 * NR + 2 * L);
             c40.intoArray(tmp, 4 * NR);
             c41.intoArray(tmp, 4 * NR + L);
+            c42.intoArray(tmp, 4 * NR + 2 * L);
         }
         storeTile(tmp, c, cOff, ldc, rows, cols, alpha, beta, first);
     }
