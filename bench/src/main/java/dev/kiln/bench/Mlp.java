@@ -109,10 +109,18 @@ final class Mlp {
         d.addInt(step, 1);
         d.adam(params, grads, m, v, step, lr, 0.9f, 0.999f, 1e-8f, 0f, false);
         d.addInt(cursor, batch);
-        if (++stepInEpoch == samples / batch) {
-            stepInEpoch = 0;
+        if (advance()) {
             d.fill(cursor, 0);
         }
+    }
+
+    /** Counts a step; true when the next one must start the order again (the caller then rewinds the cursor). */
+    boolean advance() {
+        if (++stepInEpoch == samples / batch) {
+            stepInEpoch = 0;
+            return true;
+        }
+        return false;
     }
 
     float[] parameters() {

@@ -10,11 +10,16 @@ import jdk.incubator.vector.FloatVector;
  * The fast CPU device: the {@link ReferenceDevice}'s storage (plain Java arrays) with its hot operations
  * vectorised ({@link VectorKernels}) and split over a persistent {@link WorkerPool}.
  *
- * <p>Results do not depend on the thread count: every op cuts its work into fixed units (GEMM tiles of
- * {@link Kernels#MR} rows by one panel, 64-column strips, element ranges) and each output element is computed by
- * one thread in a fixed order. A training step allocates nothing: GEMM packing buffers and tile scratch are made per
- * thread when the device opens, and each op reuses one preallocated job object. Ops on fewer than a few tens of
- * thousands of elements run on the caller, where a hand-off would cost more than it saves.
+ * <p>Results do not depend on the thread count: every op cuts its work into fixed units (blocks of GEMM tiles,
+ * 64-column strips, element ranges) whose outputs are disjoint and computed in a fixed order, and threads claim
+ * units as they come (see {@link WorkerPool}). A training step allocates nothing: GEMM packing buffers and tile
+ * scratch are made per thread when the device opens, and each op reuses one preallocated job object. Ops on fewer
+ * than a few tens of thousands of elements run on the caller, where a hand-off would cost more than it saves.
+ *
+ * <p>Two GEMM forms: {@code C = A B^T} with A untransposed and a long k (the first layer's forward pass,
+ * {@code x W^T}) is a tile of dot products, because both operands are contiguous along k and need no packing;
+ * every other form broadcasts op(A)
+ * elements against rows of op(B), read in place when op(B) is untransposed and packed per unit otherwise.
  *
  * <p>Dimension glossary as in {@link Device}: B batch rows, I layer inputs, O layer outputs, C classes.
  * Not thread-safe: one caller thread at a time, like every device.
@@ -24,7 +29,7 @@ public final class CpuDevice extends ReferenceDevice {
     /** System property that forces the vector width: 0 (scalar loops), 128, 256 or 512. */
     public static final String VECTOR_BITS_PROPERTY = "kiln.vectorBits";
 
-    /** Rows of op(B) packed per panel block: a 256 x 32 block of floats fits in L1 with the A rows beside it. */
+    /** Rows of op(B) packed per panel block: a 256 x 48 block of floats (48 KiB at 512 bits) stays in L1/L2 beside the A rows. */
     static final int KC = 256;
     /** Below this many multiply-adds a GEMM runs on the caller (a hand-off costs about a microsecond). */
     static final long GEMM_PARALLEL_MIN = 1 << 17;
@@ -34,16 +39,40 @@ public final class CpuDevice extends ReferenceDevice {
     static final long ADAM_PARALLEL_MIN = 1 << 13;
     /** Columns per unit of column-sum work; a multiple of every vector length, so tails stay at the end. */
     static final int COLUMN_STRIP = 64;
+    /** Rows per unit of batch gathering. */
+    static final int GATHER_ROWS = 8;
+    /** Elements per unit of optimizer work (a multiple of 64, so vector loops stay aligned). */
+    static final int ELEMENT_CHUNK = 4096;
+    /** Row tiles per GEMM unit: up to 16 tiles of op(A) rows against one panel read in place. */
+    static final int TILES_PER_UNIT = 16;
+    /** Row tiles per GEMM unit when the unit packs its panel first: more, so the packing is amortised. */
+    static final int PACKED_TILES_PER_UNIT = 64;
+    /**
+     * Shortest k for the dot-product GEMM: each of its outputs ends in a horizontal vector sum and a scalar tail,
+     * which only long dot products amortise (at k = 25 it is seven times slower than packing B^T).
+     */
+    static final int DOT_MIN_K = 128;
+    /**
+     * Largest B (floats) for the dot-product GEMM: beyond it B streams from L2 or memory for every tile of A rows,
+     * and packing B^T into panels is faster (wide net: 210 against 130 GFLOP/s).
+     */
+    static final long DOT_MAX_B = 1 << 16;
+    /** Dot-product GEMM (A B^T): B rows per unit (16 tiles of {@link Kernels#DOT_B_ROWS}). */
+    static final int DOT_B_BLOCK = 16 * Kernels.DOT_B_ROWS;
+    /** Dot-product GEMM: A rows per unit (4 tiles of {@link Kernels#DOT_A_ROWS}). */
+    static final int DOT_A_BLOCK = 4 * Kernels.DOT_A_ROWS;
 
     private final Kernels kernels;
     private final WorkerPool pool;
     private final GemmJob gemmJob = new GemmJob();
+    private final DotJob dotJob = new DotJob();
     private final ColumnJob columnJob = new ColumnJob();
     private final BiasJob biasJob = new BiasJob();
     private final AdamJob adamJob = new AdamJob();
     private final SgdJob sgdJob = new SgdJob();
     private final GatherJob gatherJob = new GatherJob();
-    // per thread, indexed by worker: packed op(B) blocks (KC x panelWidth) and one accumulated tile (MR x panelWidth)
+    // per thread, indexed by worker: packed op(B) blocks (KC x panelWidth) and one accumulated tile (MR x panelWidth,
+    // or the dot tile's DOT_A_ROWS x DOT_B_ROWS vectors)
     private final float[][] packed;
     private final float[][] tileScratch;
 
@@ -69,7 +98,7 @@ public final class CpuDevice extends ReferenceDevice {
         this.pool = new WorkerPool(threads, "kiln-cpu");
         int nr = kernels.panelWidth();
         this.packed = new float[threads][KC * nr];
-        this.tileScratch = new float[threads][Kernels.MR * nr];
+        this.tileScratch = new float[threads][Math.max(Kernels.MR * nr, Kernels.DOT_A_ROWS * Kernels.DOT_B_ROWS * nr)];
     }
 
     /** The CPU's widest float vectors the JIT compiles to, in bits (0 when it has none of at least 128 bits). */
@@ -153,6 +182,26 @@ public final class CpuDevice extends ReferenceDevice {
             }
             return;
         }
+        if (!transA && transB && k >= DOT_MIN_K && (long) n * k <= DOT_MAX_B) {
+            DotJob j = dotJob;
+            j.a = f32(a);
+            j.aOff = off(a);
+            j.lda = a.cols();
+            j.b = f32(b);
+            j.bOff = off(b);
+            j.ldb = b.cols();
+            j.c = cv;
+            j.cOff = off(c);
+            j.m = m;
+            j.n = n;
+            j.k = k;
+            j.alpha = alpha;
+            j.beta = beta;
+            j.bBlocks = (n + DOT_B_BLOCK - 1) / DOT_B_BLOCK;
+            int aBlocks = (m + DOT_A_BLOCK - 1) / DOT_A_BLOCK;
+            dispatch(j, aBlocks * j.bBlocks, (long) m * n * k, GEMM_PARALLEL_MIN);
+            return;
+        }
         GemmJob j = gemmJob;
         j.a = f32(a);
         j.aOff = off(a);
@@ -171,47 +220,71 @@ public final class CpuDevice extends ReferenceDevice {
         j.alpha = alpha;
         j.beta = beta;
         j.rowTiles = (m + Kernels.MR - 1) / Kernels.MR;
-        j.panels = (n + kernels.panelWidth() - 1) / kernels.panelWidth();
-        dispatch(j, (long) m * n * k, GEMM_PARALLEL_MIN);
+        // B is packed when transposed, and when its rows are a multiple of 1 KiB apart: read in place, a panel's
+        // rows would then fall into a few L1 sets and evict each other (the wide net's 1024-wide layers)
+        j.packAll = transB || j.ldb % 256 == 0;
+        j.tilesPerUnit = j.packAll ? PACKED_TILES_PER_UNIT : TILES_PER_UNIT;
+        j.rowBlocks = (j.rowTiles + j.tilesPerUnit - 1) / j.tilesPerUnit;
+        int panels = (n + kernels.panelWidth() - 1) / kernels.panelWidth();
+        dispatch(j, panels * j.rowBlocks, (long) m * n * k, GEMM_PARALLEL_MIN);
     }
 
     /**
-     * {@code C (M, N) = alpha op(A) (M, K) op(B) (K, N) + beta C}. Work units are (panel, row tile) pairs, panel-major;
-     * each thread takes a contiguous run of units, packs each panel's op(B) k-block once into its own buffer, and
-     * runs the tiles of its run over it. Tiles and k-blocks are fixed, so the split never changes a sum's order.
+     * {@code C (M, N) = alpha A (M, K) B (N, K)^T + beta C}: units are blocks of {@link #DOT_A_BLOCK} A rows by
+     * {@link #DOT_B_BLOCK} B rows; inside, tiles of {@link Kernels#DOT_A_ROWS} x {@link Kernels#DOT_B_ROWS} dot
+     * products over all of k. No packing: rows of A and of B are both contiguous along k.
      */
-    private final class GemmJob implements WorkerPool.Job {
+    private final class DotJob implements WorkerPool.Job {
         float[] a, b, c;
-        int aOff, rowStride, kStride, bOff, ldb, cOff, m, n, k, rowTiles, panels;
-        boolean transB;
+        int aOff, lda, bOff, ldb, cOff, m, n, k, bBlocks;
         float alpha, beta;
 
         @Override
-        public void run(int worker, int workers) {
-            int units = rowTiles * panels;
-            int u = share(units, worker, workers), end = share(units, worker + 1, workers);
+        public void run(int unit, int worker) {
+            int i0 = unit / bBlocks * DOT_A_BLOCK, j0 = unit % bBlocks * DOT_B_BLOCK;
+            int i1 = Math.min(m, i0 + DOT_A_BLOCK), j1 = Math.min(n, j0 + DOT_B_BLOCK);
+            for (int i = i0; i < i1; i += Kernels.DOT_A_ROWS) {
+                int rows = Math.min(Kernels.DOT_A_ROWS, i1 - i);
+                for (int j = j0; j < j1; j += Kernels.DOT_B_ROWS) {
+                    kernels.dotTile(a, aOff + i * lda, lda, rows, b, bOff + j * ldb, ldb, Math.min(Kernels.DOT_B_ROWS, j1 - j),
+                            k, c, cOff + i * n + j, n, alpha, beta, tileScratch[worker]);
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code C (M, N) = alpha op(A) (M, K) op(B) (K, N) + beta C}. Units are (panel, block of up to
+     * {@link #TILES_PER_UNIT} row tiles), panel-major; a unit packs its panel's op(B) k-blocks into its thread's
+     * buffer (unless a full panel of an untransposed B is read in place) and runs its tiles over each.
+     */
+    private final class GemmJob implements WorkerPool.Job {
+        float[] a, b, c;
+        int aOff, rowStride, kStride, bOff, ldb, cOff, m, n, k, rowTiles, rowBlocks, tilesPerUnit;
+        boolean transB, packAll;
+        float alpha, beta;
+
+        @Override
+        public void run(int unit, int worker) {
             int nr = kernels.panelWidth();
             float[] pack = packed[worker], tmp = tileScratch[worker];
-            while (u < end) {
-                int panel = u / rowTiles, t0 = u % rowTiles, t1 = Math.min(rowTiles, t0 + (end - u));
-                int j0 = panel * nr, width = Math.min(nr, n - j0);
-                // a full panel of an untransposed B is read in place: its rows are already contiguous
-                boolean inPlace = !transB && width == nr;
-                for (int p0 = 0; p0 < k; p0 += KC) {
-                    int kc = Math.min(KC, k - p0);
-                    if (!inPlace) {
-                        pack(pack, nr, j0, width, p0, kc);
-                    }
-                    float[] block = inPlace ? b : pack;
-                    int blockOff = inPlace ? bOff + p0 * ldb + j0 : 0, blockStride = inPlace ? ldb : nr;
-                    for (int t = t0; t < t1; t++) {
-                        int i0 = t * Kernels.MR;
-                        kernels.gemmTile(a, aOff + i0 * rowStride + p0 * kStride, Math.min(Kernels.MR, m - i0), rowStride,
-                                kStride, block, blockOff, blockStride, kc, c, cOff + i0 * n + j0, n, width, alpha, beta,
-                                p0 == 0, tmp);
-                    }
+            int panel = unit / rowBlocks, t0 = unit % rowBlocks * tilesPerUnit, t1 = Math.min(rowTiles, t0 + tilesPerUnit);
+            int j0 = panel * nr, width = Math.min(nr, n - j0);
+            // otherwise a full panel of an untransposed B is read in place: its rows are already contiguous
+            boolean inPlace = !packAll && width == nr;
+            for (int p0 = 0; p0 < k; p0 += KC) {
+                int kc = Math.min(KC, k - p0);
+                if (!inPlace) {
+                    pack(pack, nr, j0, width, p0, kc);
                 }
-                u += t1 - t0;
+                float[] block = inPlace ? b : pack;
+                int blockOff = inPlace ? bOff + p0 * ldb + j0 : 0, blockStride = inPlace ? ldb : nr;
+                for (int t = t0; t < t1; t++) {
+                    int i0 = t * Kernels.MR;
+                    kernels.gemmTile(a, aOff + i0 * rowStride + p0 * kStride, Math.min(Kernels.MR, m - i0), rowStride,
+                            kStride, block, blockOff, blockStride, kc, c, cOff + i0 * n + j0, n, width, alpha, beta,
+                            p0 == 0, tmp);
+                }
             }
         }
 
@@ -250,18 +323,20 @@ public final class CpuDevice extends ReferenceDevice {
         j.rows = z.rows();
         j.cols = z.cols();
         j.relu = relu;
-        dispatch(j, z.size(), ELEMENTWISE_PARALLEL_MIN);
+        j.rowsPerUnit = Math.max(1, ELEMENT_CHUNK / Math.max(1, j.cols));
+        dispatch(j, (j.rows + j.rowsPerUnit - 1) / j.rowsPerUnit, z.size(), ELEMENTWISE_PARALLEL_MIN);
     }
 
     /** z (B, O) += bias (1, O), ReLU optional: rows split over threads (elementwise, so any split is exact). */
     private final class BiasJob implements WorkerPool.Job {
         float[] z, bias;
-        int zOff, bOff, rows, cols;
+        int zOff, bOff, rows, cols, rowsPerUnit;
         boolean relu;
 
         @Override
-        public void run(int worker, int workers) {
-            kernels.biasActivation(z, zOff, bias, bOff, cols, share(rows, worker, workers), share(rows, worker + 1, workers), relu);
+        public void run(int unit, int worker) {
+            int r0 = unit * rowsPerUnit;
+            kernels.biasActivation(z, zOff, bias, bOff, cols, r0, Math.min(rows, r0 + rowsPerUnit), relu);
         }
     }
 
@@ -288,7 +363,7 @@ public final class CpuDevice extends ReferenceDevice {
         j.cols = x.cols();
         j.out = f32(out);
         j.outOff = off(out);
-        dispatch(j, x.size(), ELEMENTWISE_PARALLEL_MIN);
+        dispatch(j, (j.cols + COLUMN_STRIP - 1) / COLUMN_STRIP, x.size(), ELEMENTWISE_PARALLEL_MIN);
         j.h = null;
     }
 
@@ -301,13 +376,9 @@ public final class CpuDevice extends ReferenceDevice {
         int xOff, hOff, rows, cols, outOff;
 
         @Override
-        public void run(int worker, int workers) {
-            int strips = (cols + COLUMN_STRIP - 1) / COLUMN_STRIP;
-            int j0 = share(strips, worker, workers) * COLUMN_STRIP;
-            int j1 = Math.min(cols, share(strips, worker + 1, workers) * COLUMN_STRIP);
-            if (j0 < j1) {
-                kernels.columnSums(x, xOff, h, hOff, rows, cols, j0, j1, out, outOff);
-            }
+        public void run(int unit, int worker) {
+            int j0 = unit * COLUMN_STRIP;
+            kernels.columnSums(x, xOff, h, hOff, rows, cols, j0, Math.min(cols, j0 + COLUMN_STRIP), out, outOff);
         }
     }
 
@@ -375,7 +446,7 @@ public final class CpuDevice extends ReferenceDevice {
         j.rows = rows;
         j.pixels = pixels;
         j.n = n;
-        dispatch(j, (long) rows * pixels, ELEMENTWISE_PARALLEL_MIN);
+        dispatch(j, (rows + GATHER_ROWS - 1) / GATHER_ROWS, (long) rows * pixels, ELEMENTWISE_PARALLEL_MIN);
     }
 
     /** x (B, P) = images[order[s + r]] / 255 and y (B, 1) = labels[order[s + r]], rows split over threads. */
@@ -386,8 +457,8 @@ public final class CpuDevice extends ReferenceDevice {
         int imagesOff, labelsOff, orderOff, xOff, yOff, rows, pixels, n;
 
         @Override
-        public void run(int worker, int workers) {
-            for (int r = share(rows, worker, workers), end = share(rows, worker + 1, workers); r < end; r++) {
+        public void run(int unit, int worker) {
+            for (int r = unit * GATHER_ROWS, end = Math.min(rows, r + GATHER_ROWS); r < end; r++) {
                 int sample = order[orderOff + r];
                 if (sample < 0 || sample >= n) {
                     throw new IllegalArgumentException("gatherBatch: order names sample " + sample + ", outside 0.." + (n - 1));
@@ -415,19 +486,19 @@ public final class CpuDevice extends ReferenceDevice {
         j.rate = f32(lr)[off(lr)];
         j.momentum = momentum;
         j.weightDecay = weightDecay;
-        dispatch(j, params.size(), ELEMENTWISE_PARALLEL_MIN);
+        dispatch(j, chunks(j.q), params.size(), ELEMENTWISE_PARALLEL_MIN);
     }
 
-    /** One SGD pass over Q parameters, split in 64-element-aligned ranges. */
+    /** One SGD pass over Q parameters, in units of {@link #ELEMENT_CHUNK} elements. */
     private final class SgdJob implements WorkerPool.Job {
         float[] p, g, v;
         int po, go, vo, q;
         float rate, momentum, weightDecay;
 
         @Override
-        public void run(int worker, int workers) {
-            kernels.sgd(p, po, g, go, v, vo, aligned(q, worker, workers), aligned(q, worker + 1, workers),
-                    rate, momentum, weightDecay);
+        public void run(int unit, int worker) {
+            int i0 = unit * ELEMENT_CHUNK;
+            kernels.sgd(p, po, g, go, v, vo, i0, Math.min(q, i0 + ELEMENT_CHUNK), rate, momentum, weightDecay);
         }
     }
 
@@ -456,10 +527,10 @@ public final class CpuDevice extends ReferenceDevice {
         j.decoupled = decoupled;
         j.bc1 = 1f - (float) Math.pow(beta1, t); // bias corrections, once per call
         j.bc2 = 1f - (float) Math.pow(beta2, t);
-        dispatch(j, params.size(), ADAM_PARALLEL_MIN);
+        dispatch(j, chunks(j.q), params.size(), ADAM_PARALLEL_MIN);
     }
 
-    /** One Adam pass over Q parameters, split in 64-element-aligned ranges. */
+    /** One Adam pass over Q parameters, in units of {@link #ELEMENT_CHUNK} elements. */
     private final class AdamJob implements WorkerPool.Job {
         float[] p, g, m, v;
         int po, go, mo, vo, q;
@@ -467,30 +538,28 @@ public final class CpuDevice extends ReferenceDevice {
         boolean decoupled;
 
         @Override
-        public void run(int worker, int workers) {
-            kernels.adam(p, po, g, go, m, mo, v, vo, aligned(q, worker, workers), aligned(q, worker + 1, workers),
+        public void run(int unit, int worker) {
+            int i0 = unit * ELEMENT_CHUNK;
+            kernels.adam(p, po, g, go, m, mo, v, vo, i0, Math.min(q, i0 + ELEMENT_CHUNK),
                     rate, beta1, beta2, eps, weightDecay, decoupled, bc1, bc2);
         }
     }
 
     // ---- splitting work ----
 
-    private void dispatch(WorkerPool.Job job, long work, long parallelMin) {
+    /** Runs {@code units} units of {@code job}: on the caller alone when {@code work} is below {@code parallelMin}. */
+    private void dispatch(WorkerPool.Job job, int units, long work, long parallelMin) {
         if (work < parallelMin || pool.size() == 1) {
-            job.run(0, 1);
+            for (int u = 0; u < units; u++) {
+                job.run(u, 0);
+            }
         } else {
-            pool.run(job);
+            pool.run(job, units);
         }
     }
 
-    /** Start of worker {@code w}'s contiguous share of {@code units} (w = workers gives the end). */
-    static int share(int units, int w, int workers) {
-        return (int) ((long) units * w / workers);
-    }
-
-    /** Like {@link #share} over elements, cut at multiples of 64 so vector loops stay aligned. */
-    static int aligned(int elements, int w, int workers) {
-        return w == workers ? elements : Math.min(elements, share((elements + 63) / 64, w, workers) * 64);
+    private static int chunks(int elements) {
+        return (elements + ELEMENT_CHUNK - 1) / ELEMENT_CHUNK;
     }
 
     @Override

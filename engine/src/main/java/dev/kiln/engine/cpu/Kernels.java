@@ -13,10 +13,16 @@ interface Kernels {
     /** Rows of C per GEMM tile. Five: the seed net's 25 outputs are five tiles, with no padding. */
     int MR = 5;
 
+    /** Rows of A per dot-product tile ({@link #dotTile}). */
+    int DOT_A_ROWS = 4;
+
+    /** Rows of B per dot-product tile: five, so the seed net's 25 and 10 outputs need no padding. */
+    int DOT_B_ROWS = 5;
+
     /** 0 for the scalar loops, else the vector width in bits. */
     int bits();
 
-    /** Columns of C per GEMM tile: two vectors. */
+    /** Columns of C per GEMM tile: three vectors. */
     int panelWidth();
 
     /**
@@ -27,6 +33,15 @@ interface Kernels {
      */
     void gemmTile(float[] a, int aOff, int rows, int rowStride, int kStride, float[] b, int bOff, int ldb, int k,
                   float[] c, int cOff, int ldc, int cols, float alpha, float beta, boolean first, float[] tmp);
+
+    /**
+     * One tile of {@code C = alpha A B^T + beta C} as dot products over all of k: rows {@code [0, aRows)} of A start
+     * at {@code a[aOff + r * lda]}, rows {@code [0, bRows)} of B at {@code b[bOff + r * ldb]}, both contiguous along
+     * k; {@code C[r][s]} is at {@code c[cOff + r * ldc + s]}. At most {@link #DOT_A_ROWS} x {@link #DOT_B_ROWS}.
+     * C is unread when beta is 0. {@code tmp} holds {@link #DOT_A_ROWS} x {@link #DOT_B_ROWS} vectors.
+     */
+    void dotTile(float[] a, int aOff, int lda, int aRows, float[] b, int bOff, int ldb, int bRows, int k,
+                 float[] c, int cOff, int ldc, float alpha, float beta, float[] tmp);
 
     /** Rows {@code [r0, r1)} of z (rows of {@code cols}): {@code z += bias}, then ReLU if asked. */
     void biasActivation(float[] z, int zOff, float[] bias, int bOff, int cols, int r0, int r1, boolean relu);

@@ -27,9 +27,8 @@ final class VectorKernels implements Kernels {
     private static final VectorSpecies<Integer> INTS = S == null ? null : IntVector.SPECIES_512.withShape(S.vectorShape());
     /** Floats per vector; the scalar loops use 8-wide tiles. */
     private static final int L = S == null ? 8 : S.length();
-    private static final int NR = 2 * L;
+    private static final int NR = 3 * L;
     private static final float INV255 = 1f / 255f;
-
     private static int widthFromClassData() {
         try {
             Integer bits = MethodHandles.classData(MethodHandles.lookup(), "_", Integer.class);
@@ -70,39 +69,205 @@ final class VectorKernels implements Kernels {
         if (S == null) {
             scalarTile(a, o0, o1, o2, o3, o4, kStride, b, bOff, ldb, k, tmp);
         } else {
-            FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-            FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00;
+            FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
+            FloatVector c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00, c40 = c00, c41 = c00, c42 = c00;
             for (int p = 0, pb = bOff, pa = 0; p < k; p++, pb += ldb, pa += kStride) {
                 FloatVector b0 = FloatVector.fromArray(S, b, pb);
                 FloatVector b1 = FloatVector.fromArray(S, b, pb + L);
+                FloatVector b2 = FloatVector.fromArray(S, b, pb + 2 * L);
                 FloatVector x = FloatVector.broadcast(S, a[o0 + pa]);
                 c00 = x.fma(b0, c00);
                 c01 = x.fma(b1, c01);
+                c02 = x.fma(b2, c02);
                 x = FloatVector.broadcast(S, a[o1 + pa]);
                 c10 = x.fma(b0, c10);
                 c11 = x.fma(b1, c11);
+                c12 = x.fma(b2, c12);
                 x = FloatVector.broadcast(S, a[o2 + pa]);
                 c20 = x.fma(b0, c20);
                 c21 = x.fma(b1, c21);
+                c22 = x.fma(b2, c22);
                 x = FloatVector.broadcast(S, a[o3 + pa]);
                 c30 = x.fma(b0, c30);
                 c31 = x.fma(b1, c31);
+                c32 = x.fma(b2, c32);
                 x = FloatVector.broadcast(S, a[o4 + pa]);
                 c40 = x.fma(b0, c40);
                 c41 = x.fma(b1, c41);
+                c42 = x.fma(b2, c42);
+            }
+            if (first && beta == 0f && rows == MR && cols == NR) { // a whole tile straight from the registers
+                c00.mul(alpha).intoArray(c, cOff);
+                c01.mul(alpha).intoArray(c, cOff + L);
+                c02.mul(alpha).intoArray(c, cOff + 2 * L);
+                c10.mul(alpha).intoArray(c, cOff + 1 * ldc);
+                c11.mul(alpha).intoArray(c, cOff + 1 * ldc + L);
+                c12.mul(alpha).intoArray(c, cOff + 1 * ldc + 2 * L);
+                c20.mul(alpha).intoArray(c, cOff + 2 * ldc);
+                c21.mul(alpha).intoArray(c, cOff + 2 * ldc + L);
+                c22.mul(alpha).intoArray(c, cOff + 2 * ldc + 2 * L);
+                c30.mul(alpha).intoArray(c, cOff + 3 * ldc);
+                c31.mul(alpha).intoArray(c, cOff + 3 * ldc + L);
+                c32.mul(alpha).intoArray(c, cOff + 3 * ldc + 2 * L);
+                c40.mul(alpha).intoArray(c, cOff + 4 * ldc);
+                c41.mul(alpha).intoArray(c, cOff + 4 * ldc + L);
+                c42.mul(alpha).intoArray(c, cOff + 4 * ldc + 2 * L);
+                return;
             }
             c00.intoArray(tmp, 0);
             c01.intoArray(tmp, L);
+            c02.intoArray(tmp, 2 * L);
             c10.intoArray(tmp, NR);
             c11.intoArray(tmp, NR + L);
+            c12.intoArray(tmp, NR + 2 * L);
             c20.intoArray(tmp, 2 * NR);
             c21.intoArray(tmp, 2 * NR + L);
+            c22.intoArray(tmp, 2 * NR + 2 * L);
             c30.intoArray(tmp, 3 * NR);
             c31.intoArray(tmp, 3 * NR + L);
+            c32.intoArray(tmp, 3 * NR + 2 * L);
             c40.intoArray(tmp, 4 * NR);
             c41.intoArray(tmp, 4 * NR + L);
+            c42.intoArray(tmp, 4 * NR + 2 * L);
         }
         storeTile(tmp, c, cOff, ldc, rows, cols, alpha, beta, first);
+    }
+
+    @Override
+    public void dotTile(float[] a, int aOff, int lda, int aRows, float[] b, int bOff, int ldb, int bRows, int k,
+                        float[] c, int cOff, int ldc, float alpha, float beta, float[] tmp) {
+        if (S == null) {
+            scalarDotTile(a, aOff, lda, aRows, b, bOff, ldb, bRows, k, c, cOff, ldc, alpha, beta);
+            return;
+        }
+        // missing rows repeat row 0: computed, never stored
+        int a0 = aOff, a1 = aRows > 1 ? aOff + lda : aOff, a2 = aRows > 2 ? aOff + 2 * lda : aOff;
+        int a3 = aRows > 3 ? aOff + 3 * lda : aOff;
+        int b0 = bOff, b1 = bRows > 1 ? bOff + ldb : bOff, b2 = bRows > 2 ? bOff + 2 * ldb : bOff;
+        int b3 = bRows > 3 ? bOff + 3 * ldb : bOff, b4 = bRows > 4 ? bOff + 4 * ldb : bOff;
+        FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00, s03 = s00, s04 = s00;
+        FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00, s14 = s00;
+        FloatVector s20 = s00, s21 = s00, s22 = s00, s23 = s00, s24 = s00;
+        FloatVector s30 = s00, s31 = s00, s32 = s00, s33 = s00, s34 = s00;
+        int p = 0;
+        for (int end = S.loopBound(k); p < end; p += L) {
+            FloatVector x0 = FloatVector.fromArray(S, a, a0 + p);
+            FloatVector x1 = FloatVector.fromArray(S, a, a1 + p);
+            FloatVector x2 = FloatVector.fromArray(S, a, a2 + p);
+            FloatVector x3 = FloatVector.fromArray(S, a, a3 + p);
+            FloatVector y = FloatVector.fromArray(S, b, b0 + p);
+            s00 = x0.fma(y, s00);
+            s10 = x1.fma(y, s10);
+            s20 = x2.fma(y, s20);
+            s30 = x3.fma(y, s30);
+            y = FloatVector.fromArray(S, b, b1 + p);
+            s01 = x0.fma(y, s01);
+            s11 = x1.fma(y, s11);
+            s21 = x2.fma(y, s21);
+            s31 = x3.fma(y, s31);
+            y = FloatVector.fromArray(S, b, b2 + p);
+            s02 = x0.fma(y, s02);
+            s12 = x1.fma(y, s12);
+            s22 = x2.fma(y, s22);
+            s32 = x3.fma(y, s32);
+            y = FloatVector.fromArray(S, b, b3 + p);
+            s03 = x0.fma(y, s03);
+            s13 = x1.fma(y, s13);
+            s23 = x2.fma(y, s23);
+            s33 = x3.fma(y, s33);
+            y = FloatVector.fromArray(S, b, b4 + p);
+            s04 = x0.fma(y, s04);
+            s14 = x1.fma(y, s14);
+            s24 = x2.fma(y, s24);
+            s34 = x3.fma(y, s34);
+        }
+        s00.intoArray(tmp, 0 * L);
+        s01.intoArray(tmp, 1 * L);
+        s02.intoArray(tmp, 2 * L);
+        s03.intoArray(tmp, 3 * L);
+        s04.intoArray(tmp, 4 * L);
+        s10.intoArray(tmp, 5 * L);
+        s11.intoArray(tmp, 6 * L);
+        s12.intoArray(tmp, 7 * L);
+        s13.intoArray(tmp, 8 * L);
+        s14.intoArray(tmp, 9 * L);
+        s20.intoArray(tmp, 10 * L);
+        s21.intoArray(tmp, 11 * L);
+        s22.intoArray(tmp, 12 * L);
+        s23.intoArray(tmp, 13 * L);
+        s24.intoArray(tmp, 14 * L);
+        s30.intoArray(tmp, 15 * L);
+        s31.intoArray(tmp, 16 * L);
+        s32.intoArray(tmp, 17 * L);
+        s33.intoArray(tmp, 18 * L);
+        s34.intoArray(tmp, 19 * L);
+        store(tmp, 0, a, a0, b, b0, p, k, c, cOff, bRows, 0, alpha, beta);
+        store(tmp, 1, a, a0, b, b1, p, k, c, cOff, bRows, 1, alpha, beta);
+        store(tmp, 2, a, a0, b, b2, p, k, c, cOff, bRows, 2, alpha, beta);
+        store(tmp, 3, a, a0, b, b3, p, k, c, cOff, bRows, 3, alpha, beta);
+        store(tmp, 4, a, a0, b, b4, p, k, c, cOff, bRows, 4, alpha, beta);
+        if (aRows > 1) {
+            int cr = cOff + ldc;
+            store(tmp, 5, a, a1, b, b0, p, k, c, cr, bRows, 0, alpha, beta);
+            store(tmp, 6, a, a1, b, b1, p, k, c, cr, bRows, 1, alpha, beta);
+            store(tmp, 7, a, a1, b, b2, p, k, c, cr, bRows, 2, alpha, beta);
+            store(tmp, 8, a, a1, b, b3, p, k, c, cr, bRows, 3, alpha, beta);
+            store(tmp, 9, a, a1, b, b4, p, k, c, cr, bRows, 4, alpha, beta);
+        }
+        if (aRows > 2) {
+            int cr = cOff + 2 * ldc;
+            store(tmp, 10, a, a2, b, b0, p, k, c, cr, bRows, 0, alpha, beta);
+            store(tmp, 11, a, a2, b, b1, p, k, c, cr, bRows, 1, alpha, beta);
+            store(tmp, 12, a, a2, b, b2, p, k, c, cr, bRows, 2, alpha, beta);
+            store(tmp, 13, a, a2, b, b3, p, k, c, cr, bRows, 3, alpha, beta);
+            store(tmp, 14, a, a2, b, b4, p, k, c, cr, bRows, 4, alpha, beta);
+        }
+        if (aRows > 3) {
+            int cr = cOff + 3 * ldc;
+            store(tmp, 15, a, a3, b, b0, p, k, c, cr, bRows, 0, alpha, beta);
+            store(tmp, 16, a, a3, b, b1, p, k, c, cr, bRows, 1, alpha, beta);
+            store(tmp, 17, a, a3, b, b2, p, k, c, cr, bRows, 2, alpha, beta);
+            store(tmp, 18, a, a3, b, b3, p, k, c, cr, bRows, 3, alpha, beta);
+            store(tmp, 19, a, a3, b, b4, p, k, c, cr, bRows, 4, alpha, beta);
+        }
+    }
+
+    /**
+     * When the column exists (col < cols): the sum of accumulator {@code acc}'s lanes (stored in tmp), lane 0
+     * first (not {@code reduceLanes(ADD)}: its order is unspecified, and the interpreted and the compiled code do
+     * differ, which made results depend on which thread had run the kernel often enough to get it compiled), plus the scalar tail {@code [p, k)} of the dot product of
+     * A's row at {@code ar} and B's row at {@code bs}, then {@code c[cr + col] = alpha * sum + beta * c[cr + col]}.
+     */
+    private static void store(float[] tmp, int acc, float[] a, int ar, float[] b, int bs, int p, int k,
+                              float[] c, int cr, int cols, int col, float alpha, float beta) {
+        if (col < cols) {
+            float sum = tmp[acc * L];
+            for (int l = 1; l < L; l++) {
+                sum += tmp[acc * L + l];
+            }
+            for (int q = p; q < k; q++) {
+                sum = Math.fma(a[ar + q], b[bs + q], sum);
+            }
+            float t = alpha * sum;
+            c[cr + col] = beta == 0f ? t : t + beta * c[cr + col];
+        }
+    }
+
+    /** The scalar dot tile: one fused multiply-add at a time along k. */
+    private static void scalarDotTile(float[] a, int aOff, int lda, int aRows, float[] b, int bOff, int ldb, int bRows,
+                                      int k, float[] c, int cOff, int ldc, float alpha, float beta) {
+        for (int r = 0; r < aRows; r++) {
+            for (int s = 0; s < bRows; s++) {
+                int ar = aOff + r * lda, bs = bOff + s * ldb;
+                float sum = 0f;
+                for (int p = 0; p < k; p++) {
+                    sum = Math.fma(a[ar + p], b[bs + p], sum);
+                }
+                float t = alpha * sum;
+                int ci = cOff + r * ldc + s;
+                c[ci] = beta == 0f ? t : t + beta * c[ci];
+            }
+        }
     }
 
     /** The scalar tile: the same sums, one fused multiply-add at a time in the same k order. */
@@ -221,8 +386,8 @@ final class VectorKernels implements Kernels {
             } else {
                 grad = grad.add(w.mul(weightDecay));
             }
-            FloatVector mi = FloatVector.fromArray(S, m, mo + i).mul(beta1).add(grad.mul(ob1));
-            FloatVector vi = FloatVector.fromArray(S, v, vo + i).mul(beta2).add(grad.mul(ob2).mul(grad));
+            FloatVector mi = flush(FloatVector.fromArray(S, m, mo + i).mul(beta1).add(grad.mul(ob1)));
+            FloatVector vi = flush(FloatVector.fromArray(S, v, vo + i).mul(beta2).add(grad.mul(ob2).mul(grad)));
             mi.intoArray(m, mo + i);
             vi.intoArray(v, vo + i);
             FloatVector step = mi.mul(stepSize).div(vi.sqrt().mul(invRootBc2).add(eps));
@@ -236,12 +401,26 @@ final class VectorKernels implements Kernels {
             } else {
                 grad += weightDecay * w;
             }
-            float mi = beta1 * m[mo + i] + ob1 * grad;
-            float vi = beta2 * v[vo + i] + ob2 * grad * grad;
+            float mi = flush(beta1 * m[mo + i] + ob1 * grad);
+            float vi = flush(beta2 * v[vo + i] + ob2 * grad * grad);
             m[mo + i] = mi;
             v[vo + i] = vi;
             p[po + i] = w - mi * stepSize / ((float) Math.sqrt(vi) * invRootBc2 + eps);
         }
+    }
+
+    /**
+     * Subnormal moments become zero. A moment whose gradient has stopped (a dead unit, a pixel that is always
+     * blank) decays by beta each step and becomes subnormal after a few hundred steps; from then on every
+     * multiply on it takes a microcode assist (about a hundred cycles on x86 without flush-to-zero, which Java
+     * cannot switch on), which made Adam 10x slower late in an epoch. The change is below 1.2e-38 in m or v.
+     */
+    private static FloatVector flush(FloatVector x) {
+        return x.blend(0f, x.abs().compare(VectorOperators.LT, Float.MIN_NORMAL));
+    }
+
+    private static float flush(float x) {
+        return Math.abs(x) < Float.MIN_NORMAL ? 0f : x;
     }
 
     @Override

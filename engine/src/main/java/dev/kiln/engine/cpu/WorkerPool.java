@@ -1,34 +1,48 @@
 package dev.kiln.engine.cpu;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * A fixed set of worker threads, created once per device, that run one {@link Job} at a time together with the
- * calling thread. Workers spin briefly after a job (a training step issues ops back to back), then park.
+ * calling thread. A job is a number of fixed work units; every thread, the caller included, claims the next
+ * unclaimed unit until none is left, so a worker that the operating system has not scheduled yet (this machine is
+ * shared) simply gets no units, and the caller never waits for a thread that has not started. The caller waits
+ * only for units already claimed. Workers spin briefly after a job (a training step issues ops back to back),
+ * then park.
  *
- * <p>It is deliberately not a general executor: no queue, no futures, no allocation per job. The caller is
- * worker 0; a job splits its own work from {@code (worker, workers)}, and must do so in fixed units so that
- * results do not depend on how many workers there are. Not thread-safe: one caller at a time.
+ * <p>Results do not depend on which thread runs a unit, as long as a unit's output is a fixed part of the result
+ * computed in a fixed order; {@code worker} is only for per-thread scratch. It is deliberately not a general
+ * executor: no queue, no futures, no allocation per job. Not thread-safe: one caller at a time.
  */
 final class WorkerPool implements AutoCloseable {
 
-    /** Work split over {@code workers} threads; this call does the share of {@code worker} (0 = the caller). */
+    /** Work cut into units; {@link #run(int, int)} does one whole unit. */
     interface Job {
-        void run(int worker, int workers);
+        /** Does unit {@code unit} on thread {@code worker} (0 = the caller; for per-thread scratch only). */
+        void run(int unit, int worker);
     }
 
-    /** How long an idle thread spins before parking: longer than the gap between two ops of a step. */
-    private static final long SPIN_NANOS = 50_000;
+    /** How long an idle worker spins before parking: longer than the gap between two ops of a step. */
+    private static final long SPIN_NANOS = 100_000;
+    /** How long the caller spins on a claimed unit before yielding its core (the unit's thread may need it). */
+    private static final long YIELD_AFTER_NANOS = 20_000;
 
     private final int size;
     private final Thread[] threads; // size - 1 workers; the caller is worker 0
-    private final AtomicInteger pending = new AtomicInteger();
+    private final boolean[] parkedFlags; // written and read only through PARKED (volatile semantics)
+    /** Generation in the high 32 bits, next unclaimed unit in the low 32 bits. */
+    private final AtomicLong ticket = new AtomicLong();
+    private final AtomicInteger done = new AtomicInteger();
     private volatile Job job;
-    private volatile int generation;
-    private volatile Thread waiting;
+    private volatile int units;
     private volatile Throwable failure;
     private volatile boolean closed;
+    private int generation;
+
+    private static final java.lang.invoke.VarHandle PARKED =
+            java.lang.invoke.MethodHandles.arrayElementVarHandle(boolean[].class);
 
     WorkerPool(int size, String name) {
         if (size < 1) {
@@ -36,6 +50,7 @@ final class WorkerPool implements AutoCloseable {
         }
         this.size = size;
         this.threads = new Thread[size - 1];
+        this.parkedFlags = new boolean[size];
         for (int i = 0; i < threads.length; i++) {
             int worker = i + 1;
             threads[i] = Thread.ofPlatform().daemon().name(name + "-" + worker).unstarted(() -> loop(worker));
@@ -57,10 +72,12 @@ final class WorkerPool implements AutoCloseable {
         return ids;
     }
 
-    /** Runs {@code job} on every thread and returns when all are done; rethrows a worker's failure. */
-    void run(Job j) {
-        if (size == 1) {
-            j.run(0, 1);
+    /** Runs units {@code [0, count)} of {@code j} on whichever threads claim them; returns when all are done. */
+    void run(Job j, int count) {
+        if (size == 1 || count <= 1) {
+            for (int u = 0; u < count; u++) {
+                j.run(u, 0);
+            }
             return;
         }
         if (closed) {
@@ -68,18 +85,24 @@ final class WorkerPool implements AutoCloseable {
         }
         failure = null;
         job = j;
-        pending.set(size - 1);
-        generation++; // volatile write: publishes job to the workers
-        for (Thread t : threads) {
-            LockSupport.unpark(t);
+        units = count;
+        done.set(0);
+        int gen = ++generation;
+        ticket.set((long) gen << 32); // volatile write: publishes job and units to the workers
+        for (int i = 0; i < threads.length; i++) {
+            if ((boolean) PARKED.getVolatile(parkedFlags, i + 1)) {
+                LockSupport.unpark(threads[i]);
+            }
         }
         Throwable mine = null;
         try {
-            j.run(0, size);
+            claimAndRun(j, gen, count, 0);
         } catch (Throwable t) {
             mine = t;
         }
-        awaitWorkers();
+        awaitUnits(count);
+        // close this generation before the next job's fields are written: a late claim on it must fail
+        ticket.set(((long) gen << 32) | Integer.MAX_VALUE);
         Throwable theirs = failure;
         if (mine != null || theirs != null) {
             Throwable t = mine != null ? mine : theirs;
@@ -93,18 +116,34 @@ final class WorkerPool implements AutoCloseable {
         }
     }
 
-    private void awaitWorkers() {
+    /** Claims and runs units of generation {@code gen} until none is left (or a newer job replaced it). */
+    private void claimAndRun(Job j, int gen, int count, int worker) {
+        while (true) {
+            long t = ticket.get();
+            int unit = (int) t;
+            if ((int) (t >>> 32) != gen || unit >= count) {
+                return;
+            }
+            if (ticket.compareAndSet(t, t + 1)) {
+                try {
+                    j.run(unit, worker);
+                } finally {
+                    done.incrementAndGet();
+                }
+            }
+        }
+    }
+
+    private void awaitUnits(int count) {
+        if (done.get() == count) {
+            return;
+        }
         long start = System.nanoTime();
-        int spins = 0;
-        while (pending.get() != 0) {
-            if ((++spins & 63) != 0 || System.nanoTime() - start < SPIN_NANOS) {
+        while (done.get() != count) {
+            if (System.nanoTime() - start < YIELD_AFTER_NANOS) {
                 Thread.onSpinWait();
             } else {
-                waiting = Thread.currentThread();
-                while (pending.get() != 0) {
-                    LockSupport.park(this);
-                }
-                waiting = null;
+                Thread.yield();
             }
         }
     }
@@ -114,27 +153,31 @@ final class WorkerPool implements AutoCloseable {
         while (true) {
             long start = System.nanoTime();
             int spins = 0;
-            while (generation == seen) {
+            long t;
+            while ((int) ((t = ticket.get()) >>> 32) == seen) {
                 if (closed) {
                     return;
                 }
                 if ((++spins & 63) != 0 || System.nanoTime() - start < SPIN_NANOS) {
                     Thread.onSpinWait();
                 } else {
-                    LockSupport.park(this);
+                    PARKED.setVolatile(parkedFlags, worker, true);
+                    if ((int) (ticket.get() >>> 32) == seen && !closed) {
+                        LockSupport.park(this);
+                    }
+                    PARKED.setVolatile(parkedFlags, worker, false);
+                    start = System.nanoTime();
                 }
             }
-            seen = generation;
+            seen = (int) (t >>> 32);
+            // job and units were written before this generation's ticket; the next job writes them only after
+            // closing this generation (unit MAX_VALUE), so a claim that succeeds used this job's fields
+            Job j = job;
+            int count = units;
             try {
-                job.run(worker, size);
-            } catch (Throwable t) {
-                failure = t;
-            }
-            if (pending.decrementAndGet() == 0) {
-                Thread w = waiting;
-                if (w != null) {
-                    LockSupport.unpark(w);
-                }
+                claimAndRun(j, seen, count, worker);
+            } catch (Throwable e) {
+                failure = e;
             }
         }
     }

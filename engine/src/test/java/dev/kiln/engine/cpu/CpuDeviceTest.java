@@ -216,6 +216,74 @@ class CpuDeviceTest {
     }
 
     @Test
+    void dotProductGemmHandlesAlphaBetaRaggedTilesAndVectorTails() {
+        // A B^T with k >= CpuDevice.DOT_MIN_K takes the dot-product tiles; k = 301 leaves a tail at every width
+        int m = 11, n = 13, k = 301;
+        SplittableRandom rng = new SplittableRandom(11);
+        ReferenceDevice ref = new ReferenceDevice();
+        for (int bits : new int[]{0, 128, CpuDevice.widestVectorBits()}) {
+            if (bits > CpuDevice.widestVectorBits()) {
+                continue;
+            }
+            for (int threads : new int[]{1, 2}) {
+                try (CpuDevice d = new CpuDevice(bits, threads)) {
+                    float[] av = floats(rng, m * k), bv = floats(rng, n * k), cv = floats(rng, m * n);
+                    float[] got = new float[m * n], want = new float[m * n];
+                    Device[] both = {d, ref};
+                    for (Device dev : both) {
+                        Tensor a = dev.allocate(DType.F32, m, k), b = dev.allocate(DType.F32, n, k), c = dev.allocate(DType.F32, m, n);
+                        dev.upload(av, a);
+                        dev.upload(bv, b);
+                        dev.upload(cv, c);
+                        dev.gemm(false, true, -0.5f, a, b, 0.25f, c);
+                        dev.download(c, dev == ref ? want : got);
+                    }
+                    for (int i = 0; i < got.length; i++) {
+                        assertEquals(want[i], got[i], 1e-4, bits + "-bit, " + threads + " threads, C[" + i + "]");
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[] floats(SplittableRandom rng, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) rng.nextDouble(-1, 1);
+        }
+        return v;
+    }
+
+    @Test
+    void adamFlushesSubnormalMomentsToZeroAndKeepsNormalOnes() {
+        // with g = 0, m = 0.9 m and v = 0.999 v: 1.2e-38 and 1.1e-38 decay below 1.18e-38 (subnormal); 1e-30 stays normal
+        float[] m0 = new float[67], v0 = new float[67];
+        for (int i = 0; i < m0.length; i++) {
+            m0[i] = i % 2 == 0 ? 1.2e-38f : -1e-30f;
+            v0[i] = i % 2 == 0 ? 1.1e-38f : 1e-30f;
+        }
+        for (int bits : new int[]{0, CpuDevice.widestVectorBits()}) {
+            try (CpuDevice d = new CpuDevice(bits, 1)) {
+                Tensor p = d.allocate(DType.F32, 1, 67), g = d.allocate(DType.F32, 1, 67);
+                Tensor m = d.allocate(DType.F32, 1, 67), v = d.allocate(DType.F32, 1, 67);
+                Tensor step = d.allocate(DType.I32, 1, 1), lr = d.allocate(DType.F32, 1, 1);
+                d.upload(m0, m);
+                d.upload(v0, v);
+                d.fill(step, 1);
+                d.fill(lr, 1e-3f);
+                d.adam(p, g, m, v, step, lr, 0.9f, 0.999f, 1e-8f, 0f, false);
+                float[] mm = new float[67], vv = new float[67];
+                d.download(m, mm);
+                d.download(v, vv);
+                for (int i = 0; i < 67; i++) {
+                    assertEquals(i % 2 == 0 ? 0f : 0.9f * m0[i], mm[i], bits + "-bit m[" + i + "]");
+                    assertEquals(i % 2 == 0 ? 0f : 0.999f * v0[i], vv[i], bits + "-bit v[" + i + "]");
+                }
+            }
+        }
+    }
+
+    @Test
     void widthsBeyondTheCpuOrOutsideTheListAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> new CpuDevice(96, 1));
         assertThrows(IllegalArgumentException.class, () -> new CpuDevice(CpuDevice.widestVectorBits() * 2 + 128, 1));
