@@ -7,10 +7,12 @@
 # - nvcc 13 writes ".version 9.0" (PTX ISA of CUDA 13). A driver loads PTX only up to its own ISA, so we
 #   lower the header to 8.0 (CUDA 12.0 drivers). That is safe only while the kernels use nothing newer than
 #   ISA 8.0; ptxas enforces it: it rejects an instruction the stated version does not have.
+# - KILN_PTX_OUT=DIR writes the PTX there instead (PtxTest regenerates into a temporary folder and compares, so
+#   a .cu edited without rerunning this script fails the build).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$here/src/main/cuda"
-out="$here/src/main/resources/dev/kiln/cuda"
+out="${KILN_PTX_OUT:-$here/src/main/resources/dev/kiln/cuda}"
 ptx_version="8.0"
 mkdir -p "$out"
 for cu in "$src"/*.cu; do

@@ -2,8 +2,9 @@
 //
 // Layouts: row-major F32; z, dh, h, x are (B, O) with O contiguous; bias, dbias, out are (1, O).
 //
-// bias_activation_forward  z[r][j] = z[r][j] + bias[j], then max(z, 0) when relu != 0 (a NaN stays NaN, as
-//                          Java's Math.max). Geometry: 1-D grid-stride over B*O, block 256.
+// bias_activation_forward  z[r][j] = z[r][j] + bias[j], then max(z, 0) when relu != 0 exactly as Java's Math.max:
+//                          a NaN stays NaN and -0 becomes +0 (hence v <= 0, not v < 0; fmaxf would turn NaN into 0).
+//                          Geometry: 1-D grid-stride over B*O, block 256.
 //                          Reference: ReferenceDevice.biasActivation (exact: one IEEE add).
 // relu_backward            dh[r][j] = h[r][j] > 0 ? dh[r][j] : 0, then dbias[j] = sum over r of dh[r][j].
 //                          Reference: ReferenceDevice.reluBackward.
@@ -19,7 +20,7 @@
 extern "C" __global__ void bias_activation_forward(float* z, const float* bias, long long n, int cols, int relu) {
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
         float v = z[i] + bias[i % cols];
-        z[i] = relu && v < 0.0f ? 0.0f : v;
+        z[i] = relu && v <= 0.0f ? 0.0f : v;
     }
 }
 

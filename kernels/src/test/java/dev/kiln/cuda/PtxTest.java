@@ -64,6 +64,49 @@ class PtxTest {
         }
     }
 
+    @Test
+    void trackedPtxIsWhatRegenPtxMakesFromTheCudaSources() throws Exception {
+        assumeTrue(onPath("nvcc") != null && onPath("ptxas") != null,
+                "nvcc is not on PATH (install the CUDA toolkit to check the PTX against kernels/src/main/cuda)");
+        Path script = Path.of("regen-ptx.sh").toAbsolutePath(); // Surefire runs in the module folder
+        assumeTrue(Files.isRegularFile(script), "no " + script);
+        Path dir = Files.createTempDirectory("kiln-regen-ptx");
+        try {
+            ProcessBuilder pb = new ProcessBuilder("bash", script.toString()).redirectErrorStream(true);
+            pb.environment().put("KILN_PTX_OUT", dir.toString());
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(300, TimeUnit.SECONDS), "regen-ptx.sh timed out");
+            assertEquals(0, p.exitValue(), "regen-ptx.sh failed:\n" + out);
+            for (String family : PtxModule.FAMILIES) {
+                String fresh = Files.readString(dir.resolve(family + ".ptx"), StandardCharsets.US_ASCII);
+                String tracked = new String(PtxModule.ptx(family), StandardCharsets.US_ASCII);
+                assumeTrue(toolkit(fresh).equals(toolkit(tracked)), "the tracked PTX was made by " + toolkit(tracked)
+                        + ", this nvcc is " + toolkit(fresh) + ": their code differs, so only the same toolkit can compare");
+                assertEquals(withoutCompilerBanner(fresh), withoutCompilerBanner(tracked), family
+                        + ".ptx is not what kernels/src/main/cuda/" + family + ".cu compiles to: run kernels/regen-ptx.sh");
+            }
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.delete(f);
+                }
+            }
+            Files.delete(dir);
+        }
+    }
+
+    /** The "Cuda compilation tools, release 13.0, V13.0.88" line of a PTX banner. */
+    private static String toolkit(String ptx) {
+        Matcher m = Pattern.compile("(?m)^// (Cuda compilation tools.*)$").matcher(ptx);
+        return m.find() ? m.group(1).trim() : "an unknown nvcc";
+    }
+
+    /** PTX without its leading comment lines (compiler build id and version), which differ between toolkits. */
+    private static String withoutCompilerBanner(String ptx) {
+        return ptx.replaceAll("(?m)^//.*\\R", "");
+    }
+
     /** The PTX entry points of a family and their parameter types (u64, u32, s32, f32...). */
     static List<Entry> entries(String family) {
         String ptx = new String(PtxModule.ptx(family), StandardCharsets.US_ASCII);
