@@ -29,7 +29,10 @@ public final class CudaDevice implements Device {
     private static final long STAGING_BYTES = 8L << 20;   // pinned bounce buffer for uploads and downloads
     private static final long WORKSPACE_BYTES = 32L << 20; // cuBLAS's recommendation for Hopper (4 MiB before)
     private static final long ALIGN = 256;
-    private static final ThreadLocal<MemorySegment> CURRENT = new ThreadLocal<>();
+    // The device whose context this thread last made current. Keyed by device, not by CUcontext value: a primary
+    // context released by a closed device and retained again by a new one may come back at the same address, while
+    // the thread's driver state no longer has it current.
+    private static final ThreadLocal<CudaDevice> CURRENT = new ThreadLocal<>();
 
     /** A tensor's storage on this device: a device pointer and the bytes allocated there. */
     public record DeviceMemory(long address, long bytes) {
@@ -43,7 +46,7 @@ public final class CudaDevice implements Device {
     private final int cuDevice;
     private final Arena arena = Arena.ofShared(); // launcher buffers and GEMM scalars, for the device's lifetime
     private final List<Long> allocations = new ArrayList<>();
-    private final List<Replay> replays = new ArrayList<>();
+    private final List<GraphReplay> replays = new ArrayList<>();
     private final List<PtxModule> modules = new ArrayList<>();
     private final Map<Integer, MemorySegment> scalars = new HashMap<>();
     private MemorySegment context, stream, cublasHandle, staging;
@@ -118,9 +121,9 @@ public final class CudaDevice implements Device {
         if (closed) {
             throw new IllegalStateException(name() + " is closed");
         }
-        if (!context.equals(CURRENT.get())) {
+        if (CURRENT.get() != this) {
             driver.setCurrent(context);
-            CURRENT.set(context);
+            CURRENT.set(this);
         }
     }
 
@@ -372,61 +375,37 @@ public final class CudaDevice implements Device {
      * ({@link #addInt}). Inside the body only device work is allowed: {@link #upload}, {@link #download},
      * {@link #allocate} and {@link #synchronize} throw {@link IllegalStateException}, since a graph cannot read host
      * memory that may change, wait, or allocate. A replayable run inside another's capture becomes part of it.
-     * The graphs are freed when the device closes.
+     * If the driver or cuBLAS refuses the capture, the body runs eagerly instead, with a warning on stderr
+     * ({@link GraphReplay}). The graphs are freed when the device closes.
      */
     @Override
     public Runnable replayable(Runnable body) {
-        return new Replay(body);
-    }
-
-    private final class Replay implements Runnable {
-        private final Runnable body;
-        private MemorySegment graph, exec;
-
-        Replay(Runnable body) {
-            this.body = body;
-        }
-
-        @Override
-        public void run() {
+        GraphReplay replay = new GraphReplay(body, graphs, System.err);
+        replays.add(replay);
+        return () -> {
             bind();
             if (capturing) {
                 body.run();
                 return;
             }
-            if (exec == null) {
-                capture();
-            }
-            driver.graphLaunch(exec, stream);
+            replay.run();
             if (options.cudaSync()) {
                 driver.streamSynchronize(stream);
             }
-        }
+        };
+    }
 
-        private void capture() {
+    /** Stream capture and graphs on this device's stream, for {@link GraphReplay}. */
+    private final GraphReplay.Graphs graphs = new GraphReplay.Graphs() {
+        @Override
+        public void beginCapture() {
             driver.streamBeginCapture(stream, CudaDriver.CU_STREAM_CAPTURE_MODE_GLOBAL);
             capturing = true;
-            try {
-                body.run();
-            } catch (RuntimeException | Error e) {
-                capturing = false;
-                try {
-                    MemorySegment partial = endCapture(); // the body's own failure is what gets reported
-                    if (!partial.equals(MemorySegment.NULL)) {
-                        driver.graphDestroy(partial);
-                    }
-                } catch (RuntimeException suppressed) {
-                    e.addSuppressed(suppressed);
-                }
-                throw e;
-            }
-            capturing = false;
-            graph = endCapture();
-            exec = driver.graphInstantiate(graph);
-            replays.add(this);
         }
 
-        private MemorySegment endCapture() {
+        @Override
+        public MemorySegment endCapture() {
+            capturing = false;
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment out = a.allocate(ADDRESS);
                 driver.check("cuStreamEndCapture", driver.streamEndCapture(stream, out));
@@ -434,17 +413,26 @@ public final class CudaDevice implements Device {
             }
         }
 
-        void destroy() {
-            if (exec != null) {
-                driver.graphExecDestroy(exec);
-                exec = null;
-            }
-            if (graph != null) {
-                driver.graphDestroy(graph);
-                graph = null;
-            }
+        @Override
+        public MemorySegment instantiate(MemorySegment graph) {
+            return driver.graphInstantiate(graph);
         }
-    }
+
+        @Override
+        public void launch(MemorySegment exec) {
+            driver.graphLaunch(exec, stream);
+        }
+
+        @Override
+        public void destroyGraph(MemorySegment graph) {
+            driver.graphDestroy(graph);
+        }
+
+        @Override
+        public void destroyExec(MemorySegment exec) {
+            driver.graphExecDestroy(exec);
+        }
+    };
 
     @Override
     public void synchronize() {
@@ -480,7 +468,10 @@ public final class CudaDevice implements Device {
         RuntimeException first = null;
         List<Runnable> steps = new ArrayList<>();
         if (context != null) {
-            steps.add(() -> driver.setCurrent(context));
+            steps.add(() -> {
+                driver.setCurrent(context);
+                CURRENT.set(this); // so another device's next call on this thread makes its own context current again
+            });
         }
         if (stream != null) {
             steps.add(() -> driver.streamSynchronize(stream));
@@ -515,7 +506,9 @@ public final class CudaDevice implements Device {
             }
         }
         closed = true;
-        CURRENT.remove();
+        if (CURRENT.get() == this) {
+            CURRENT.remove();
+        }
         arena.close();
         if (first != null) {
             throw first;
