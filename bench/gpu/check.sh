@@ -69,9 +69,10 @@ skip() { echo "=== $1: skipped: $2"; rows+=("$1|skipped|-|$2"); }
 summary() {
   case $1 in
     gpu) head -n 1 "$2" ;;
-    cublas) grep -m1 -E 'libcublas\.so' "$2" || echo "no libcublas.so found" ;;
+    cublas) grep -m1 -E 'cuBLAS [0-9]|^no libcublas' "$2" || tail -n 1 "$2" ;;
     devices-check) grep -m1 -E '^check:' "$2" || tail -n 1 "$2" ;;
-    train|cpu-train|resume-on-*|validate) grep -E '^done|^epoch|^kiln:' "$2" | tail -n 1 ;;
+    agree) grep -m1 -E 'DIFFER|missing' "$2" || echo "graph = eager, gpu = cpu" ;;
+    train|train-small|cpu-train|resume-on-*|validate) grep -E '^done|^epoch|^kiln:' "$2" | tail -n 1 ;;
     eval-on-gpu) grep -m1 -E 'accuracy|^kiln:' "$2" ;;
     bench) grep -E '^kiln [a-z]' "$2" | awk '{ printf "%s %s b%s %s s; ", $2, $3, $5, $6 }' ;;
     torch-peer) grep -E '^784-' "$2" | awk '{ printf "%s b%s %ss/epoch acc %s; ", $1, $2, $3, $5 }' ;;
@@ -84,17 +85,64 @@ gpu_info() {
   nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader
 }
 
+# Lists every libcublas.so.N on the machine and makes sure Kiln finds one: when Kiln's own search fails (cuBLAS in a
+# place it does not look, such as an unusual Python prefix), KILN_CUBLAS is exported for every later stage.
 find_cublas() {
-  local found=0
-  for dir in /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu /usr/lib/python3*/*-packages/nvidia/cublas/lib \
-             /usr/local/lib/python3*/*-packages/nvidia/cublas/lib "$HOME"/.local/lib/python3*/site-packages/nvidia/cublas/lib \
-             ${VIRTUAL_ENV:+$VIRTUAL_ENV/lib/python3*/site-packages/nvidia/cublas/lib} /opt/conda/lib/python3*/site-packages/nvidia/cublas/lib; do
-    for f in "$dir"/libcublas.so.*; do
-      [[ -e $f ]] && { echo "$f"; found=1; }
+  local candidates dir
+  candidates=$( {
+    for dir in /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu /usr/lib/python3*/*-packages/nvidia/cublas/lib \
+               /usr/local/lib/python3*/*-packages/nvidia/cublas/lib "$HOME"/.local/lib/python3*/site-packages/nvidia/cublas/lib \
+               ${VIRTUAL_ENV:+$VIRTUAL_ENV/lib/python3*/site-packages/nvidia/cublas/lib} /opt/conda/lib/python3*/site-packages/nvidia/cublas/lib \
+               /opt/conda/lib; do
+      ls "$dir"/libcublas.so.1[0-9] 2>/dev/null
     done
-  done
-  "$java" "${flags[@]}" -jar "$jar" devices 2>&1 | grep -E 'cuBLAS|cuda' || true
-  ((found)) || { echo "no libcublas.so.N in the usual places"; return 1; }
+    python3 - <<'PY' 2>/dev/null
+import glob, importlib.util, os
+for name in ("nvidia.cublas", "torch"):
+    try:
+        spec = importlib.util.find_spec(name)
+    except Exception:
+        continue
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        for f in glob.glob(os.path.join(root, "**", "libcublas.so.1[0-9]"), recursive=True):
+            print(f)
+PY
+    timeout 20 find / -xdev \( -path /proc -o -path /sys \) -prune -o -name 'libcublas.so.1[0-9]' -print 2>/dev/null
+  } | awk '!seen[$0]++')
+  if [[ -z $candidates ]]; then echo "no libcublas.so.N on this machine"; return 1; fi
+  echo "$candidates"
+  local devices; devices=$("$java" "${flags[@]}" -jar "$jar" devices 2>&1 | grep -v '^WARNING')
+  if grep -E '^cuda \(not usable\)' <<<"$devices" | grep -qi 'cublas'; then
+    echo "Kiln's own search found no cuBLAS: $(grep -m1 -i cuda <<<"$devices")"
+    # newest major first, as Kiln's search (a folder may hold both .12 and .13)
+    export KILN_CUBLAS; KILN_CUBLAS=$(dirname "$(awk -F'[.]so[.]' '{ print $NF " " $0 }' <<<"$candidates" | sort -k1,1nr | head -n 1 | cut -d' ' -f2-)")
+    echo "retrying with KILN_CUBLAS=$KILN_CUBLAS"
+    devices=$("$java" "${flags[@]}" -jar "$jar" devices 2>&1 | grep -v '^WARNING')
+  fi
+  grep -E 'cuBLAS|cuda' <<<"$devices"
+  grep -q 'cuBLAS [0-9]' <<<"$devices"
+}
+
+# The numbers of two runs' logs that must agree: "graph vs eager" (train-small replays CUDA graphs, validate runs the
+# same 1-epoch, 3000-sample training op by op) within 0.002 in loss, and "gpu vs cpu" (10 epochs, same seed) within
+# 0.5 points of test accuracy. Each missing log or number is a failure.
+agree() {
+  local ok=0
+  compare() { # NAME LOG_A LOG_B PATTERN TOLERANCE: the last number of the last line matching PATTERN in each log
+    local a b
+    a=$(grep -E "$4" "$2" 2>/dev/null | tail -n 1 | grep -oE '[0-9]+[.][0-9]+' | sed -n "${5}p")
+    b=$(grep -E "$4" "$3" 2>/dev/null | tail -n 1 | grep -oE '[0-9]+[.][0-9]+' | sed -n "${5}p")
+    if [[ -z $a || -z $b ]]; then echo "$1: missing (${a:-none} vs ${b:-none})"; ok=1; return; fi
+    if awk -v a="$a" -v b="$b" -v t="$6" 'BEGIN { d = a - b; exit !(d <= t && -d <= t) }'; then
+      echo "$1: $a vs $b: ok"
+    else
+      echo "$1: $a vs $b: DIFFER by more than $6"; ok=1
+    fi
+  }
+  compare "graph vs eager train loss" "$logs/train-small.log" "$logs/validate.log" '^epoch' 1 0.002
+  compare "graph vs eager test loss" "$logs/train-small.log" "$logs/validate.log" '^epoch' 3 0.002
+  compare "gpu vs cpu test accuracy %" "$logs/train.log" "$logs/cpu-train.log" '^done' 1 0.5
+  return $ok
 }
 
 echo "kiln GPU check: commit ${KILN_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}, $(date -u +%Y-%m-%dT%H:%M:%SZ), budget ${budget} s, logs in $logs"
@@ -123,9 +171,12 @@ if ((can_train)); then
   # Every op of a real run checked against the reference as it goes (small: the reference is slow).
   stage validate 90 "${k[@]}" train --device cuda --validate --data-dir "$data" --limit 3000 --epochs 1 \
     -o "$logs/validate.safetensors"
+  stage train-small 60 "${k[@]}" train --device cuda --data-dir "$data" --limit 3000 --epochs 1 \
+    -o "$logs/small.safetensors"
   stage eval-on-gpu 60 "${k[@]}" eval --device cuda --data-dir "$data" -m "$logs/gpu-seed.safetensors"
   stage cpu-train 120 "${k[@]}" train --device cpu --data-dir "$data" --epochs 10 \
     --metrics "$logs/cpu-train.jsonl" -o "$logs/cpu-seed.safetensors"
+  stage agree 5 agree
   # A GPU checkpoint resumes on the CPU, and a CPU one on the GPU.
   stage resume-on-cpu 60 "${k[@]}" train --device cpu --data-dir "$data" --epochs 11 \
     --resume "$logs/gpu-seed.safetensors" -o "$logs/gpu-then-cpu.safetensors"
