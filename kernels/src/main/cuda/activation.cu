@@ -51,10 +51,12 @@ __device__ void column_sums_impl(float* x, const float* h, float* out, int rows,
     }
 }
 
-extern "C" __global__ void relu_backward(float* dh, const float* h, float* dbias, int rows, int cols) {
+// __launch_bounds__: a 1024-thread block needs at most 64 registers a thread; the bound makes ptxas guarantee it
+// (else a later compiler could exceed it and every launch would fail with CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES).
+extern "C" __global__ void __launch_bounds__(COLS_PER_BLOCK * ROW_THREADS) relu_backward(float* dh, const float* h, float* dbias, int rows, int cols) {
     column_sums_impl<true>(dh, h, dbias, rows, cols);
 }
 
-extern "C" __global__ void column_sums(float* x, float* out, int rows, int cols) {
+extern "C" __global__ void __launch_bounds__(COLS_PER_BLOCK * ROW_THREADS) column_sums(float* x, float* out, int rows, int cols) {
     column_sums_impl<false>(x, nullptr, out, rows, cols);
 }

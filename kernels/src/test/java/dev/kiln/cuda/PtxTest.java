@@ -65,6 +65,17 @@ class PtxTest {
     }
 
     @Test
+    void kernelsLaunchedWith1024ThreadsAreBoundedSoTheirRegistersFit() {
+        // 65536 registers per block on sm_80/sm_90: 1024 threads may use 64 each, which only .maxntid guarantees
+        String ptx = new String(PtxModule.ptx("activation"), StandardCharsets.US_ASCII);
+        for (String kernel : List.of("relu_backward", "column_sums")) {
+            Matcher m = Pattern.compile("\\.entry " + kernel + "\\([^)]*\\)\\s*\\.maxntid (\\d+), 1, 1").matcher(ptx);
+            assertTrue(m.find(), kernel + " has no .maxntid (add __launch_bounds__)");
+            assertEquals(1024, Integer.parseInt(m.group(1)), kernel);
+        }
+    }
+
+    @Test
     void trackedPtxIsWhatRegenPtxMakesFromTheCudaSources() throws Exception {
         assumeTrue(onPath("nvcc") != null && onPath("ptxas") != null,
                 "nvcc is not on PATH (install the CUDA toolkit to check the PTX against kernels/src/main/cuda)");
