@@ -30,13 +30,15 @@ final class CudaDriver {
     static final int CU_STREAM_NON_BLOCKING = 1;
     static final int CU_STREAM_CAPTURE_MODE_GLOBAL = 0;
     static final int CUDA_ERROR_NO_DEVICE = 100;
+    static final int CU_JIT_ERROR_LOG_BUFFER = 5, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6; // CUjit_option
+    private static final int JIT_LOG_BYTES = 8192;
 
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
             cuDeviceGetAttribute, cuDeviceTotalMem, cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease,
             cuCtxSetCurrent, cuMemAlloc, cuMemFree, cuMemAllocHost, cuMemFreeHost, cuMemcpyHtoDAsync,
             cuMemcpyDtoHAsync, cuMemcpyDtoDAsync, cuMemsetD32Async, cuStreamCreate, cuStreamDestroy,
             cuStreamSynchronize, cuEventCreate, cuEventRecord, cuEventSynchronize, cuEventElapsedTime,
-            cuEventDestroy, cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuLaunchKernel,
+            cuEventDestroy, cuModuleLoadDataEx, cuModuleUnload, cuModuleGetFunction, cuLaunchKernel,
             cuStreamBeginCapture, cuStreamEndCapture, cuGraphInstantiateWithFlags, cuGraphLaunch,
             cuGraphExecDestroy, cuGraphDestroy, cuGetErrorName, cuGetErrorString;
 
@@ -71,7 +73,7 @@ final class CudaDriver {
         cuEventElapsedTime = Native.firstFunction(lib, Native.returnsInt(ADDRESS, ADDRESS, ADDRESS),
                 "cuEventElapsedTime_v2", "cuEventElapsedTime").orElseThrow(() -> missing("cuEventElapsedTime"));
         cuEventDestroy = bind(lib, "cuEventDestroy_v2", Native.returnsInt(ADDRESS));
-        cuModuleLoadData = bind(lib, "cuModuleLoadData", Native.returnsInt(ADDRESS, ADDRESS));
+        cuModuleLoadDataEx = bind(lib, "cuModuleLoadDataEx", Native.returnsInt(ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
         cuModuleUnload = bind(lib, "cuModuleUnload", Native.returnsInt(ADDRESS));
         cuModuleGetFunction = bind(lib, "cuModuleGetFunction", Native.returnsInt(ADDRESS, ADDRESS, ADDRESS));
         cuLaunchKernel = bind(lib, "cuLaunchKernel", Native.returnsInt(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
@@ -92,7 +94,7 @@ final class CudaDriver {
             "cuDevicePrimaryCtxRelease_v2", "cuCtxSetCurrent", "cuMemAlloc_v2", "cuMemFree_v2", "cuMemAllocHost_v2",
             "cuMemFreeHost", "cuMemcpyHtoDAsync_v2", "cuMemcpyDtoHAsync_v2", "cuMemcpyDtoDAsync_v2", "cuMemsetD32Async",
             "cuStreamCreate", "cuStreamDestroy_v2", "cuStreamSynchronize", "cuEventCreate", "cuEventRecord",
-            "cuEventSynchronize", "cuEventElapsedTime", "cuEventDestroy_v2", "cuModuleLoadData", "cuModuleUnload",
+            "cuEventSynchronize", "cuEventElapsedTime", "cuEventDestroy_v2", "cuModuleLoadDataEx", "cuModuleUnload",
             "cuModuleGetFunction", "cuLaunchKernel", "cuStreamBeginCapture_v2", "cuStreamEndCapture",
             "cuGraphInstantiateWithFlags", "cuGraphLaunch", "cuGraphExecDestroy", "cuGraphDestroy", "cuGetErrorName",
             "cuGetErrorString");
@@ -138,6 +140,7 @@ final class CudaDriver {
         return switch (status) {
             case 2 -> "free GPU memory (nvidia-smi lists the processes holding it) or use a smaller --batch-size";
             case 35, 222 -> "update the NVIDIA driver: Kiln's kernels need a CUDA 12.0 or newer driver";
+            case 209, 218 -> "the driver could not compile Kiln's kernels for this GPU: report it with the JIT log and `kiln devices`";
             case 100 -> "no GPU is visible to this process: check nvidia-smi and CUDA_VISIBLE_DEVICES, or use --device cpu";
             case 700, 716, 719 -> "a kernel faulted; rerun with cudaSync on to find the launch, and report it";
             default -> "rerun with --verbose and report it";
@@ -369,9 +372,31 @@ final class CudaDriver {
         }
     }
 
-    /** Loads a module from NUL-terminated PTX text; the driver JIT-compiles it for this GPU. */
+    /**
+     * Loads a module from NUL-terminated PTX text; the driver JIT-compiles it for this GPU. A failure carries the
+     * JIT's own error log (ptxas's message), which the status alone (CUDA_ERROR_INVALID_PTX) would not say.
+     */
     MemorySegment moduleLoadData(String what, MemorySegment image) {
-        return handleOut("cuModuleLoadData(" + what + ")", out -> (int) cuModuleLoadData.invokeExact(out, image));
+        int rc;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment log = a.allocate(JIT_LOG_BYTES); // zero-filled, so always NUL-terminated
+            MemorySegment options = a.allocateFrom(JAVA_INT, CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES);
+            MemorySegment values = a.allocate(ADDRESS, 2); // void*[]: the buffer, then its size as a pointer-sized integer
+            values.setAtIndex(ADDRESS, 0, log);
+            values.set(JAVA_LONG, ADDRESS.byteSize(), JIT_LOG_BYTES - 1);
+            MemorySegment out = a.allocate(ADDRESS);
+            try {
+                rc = (int) cuModuleLoadDataEx.invokeExact(out, image, 2, options, values);
+            } catch (Throwable t) {
+                throw binding(t);
+            }
+            if (rc == 0) {
+                return out.get(ADDRESS, 0);
+            }
+            String jit = log.getString(0).strip().replaceAll("\\s*\\R\\s*", " | ");
+            String description = errorString(rc) + (jit.isEmpty() ? "" : "; JIT log: " + jit);
+            throw new CudaException("cuModuleLoadDataEx(" + what + ")", rc, errorName(rc), description, hint(rc));
+        }
     }
 
     void moduleUnload(MemorySegment module) {

@@ -34,6 +34,15 @@ final class FakeLibraries {
                 int cuDeviceTotalMem_v2(size_t* b, int d) { *b = (size_t) 141 << 30; return 0; }
                 int cuGetErrorName(int e, const char** s) { *s = e == 100 ? "CUDA_ERROR_NO_DEVICE" : "CUDA_ERROR_UNKNOWN"; return 0; }
                 int cuGetErrorString(int e, const char** s) { *s = e == 100 ? "no CUDA-capable device is detected" : "unknown error"; return 0; }
+                int cuModuleLoadDataEx(void** m, const void* image, unsigned n, int* opts, void** vals) {
+                    char* log = NULL; size_t cap = 0;
+                    for (unsigned i = 0; i < n; i++) {
+                        if (opts[i] == 5) log = (char*) vals[i];
+                        if (opts[i] == 6) cap = (size_t) vals[i];
+                    }
+                    if (log != NULL && cap > 0) strncpy(log, "ptxas fatal : fake JIT failure\\nin line 7\\n", cap);
+                    return 218; /* CUDA_ERROR_INVALID_PTX */
+                }
                 """.formatted(noDevice ? "100" : "0");
         return build(dir, "libcuda.so.1", null, known, CudaDriver.SYMBOLS, "999", "");
     }
