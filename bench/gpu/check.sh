@@ -72,7 +72,7 @@ summary() {
     cublas) grep -m1 -E 'cuBLAS [0-9]|^no libcublas' "$2" || tail -n 1 "$2" ;;
     devices-check) grep -m1 -E '^check:' "$2" || tail -n 1 "$2" ;;
     agree) grep -m1 -E 'DIFFER|missing' "$2" || echo "graph = eager, gpu = cpu" ;;
-    train|train-small|cpu-train|resume-on-*|validate) grep -E '^done|^epoch|^kiln:' "$2" | tail -n 1 ;;
+    train|train-small|train-sync|cpu-train|resume-on-*|validate) grep -E '^done|^epoch|^kiln:' "$2" | tail -n 1 ;;
     eval-on-gpu) grep -m1 -E 'accuracy|^kiln:' "$2" ;;
     bench) grep -E '^kiln [a-z]' "$2" | awk '{ printf "%s %s b%s %s s; ", $2, $3, $5, $6 }' ;;
     torch-peer) grep -E '^784-' "$2" | awk '{ printf "%s b%s %ss/epoch acc %s; ", $1, $2, $3, $5 }' ;;
@@ -173,6 +173,11 @@ if ((can_train)); then
     -o "$logs/validate.safetensors"
   stage train-small 60 "${k[@]}" train --device cuda --data-dir "$data" --limit 3000 --epochs 1 \
     -o "$logs/small.safetensors"
+  if ! grep -q '^done' "$logs/train-small.log" 2>/dev/null; then
+    # A failed GPU run again, synchronising after every launch: an asynchronous fault then names its kernel.
+    stage train-sync 60 "${k[@]}" train --device cuda --cuda-sync --verbose --data-dir "$data" --limit 3000 \
+      --epochs 1 -o "$logs/small-sync.safetensors"
+  fi
   stage eval-on-gpu 60 "${k[@]}" eval --device cuda --data-dir "$data" -m "$logs/gpu-seed.safetensors"
   stage cpu-train 120 "${k[@]}" train --device cpu --data-dir "$data" --epochs 10 \
     --metrics "$logs/cpu-train.jsonl" -o "$logs/cpu-seed.safetensors"

@@ -142,7 +142,7 @@ final class CudaDriver {
             case 35, 222 -> "update the NVIDIA driver: Kiln's kernels need a CUDA 12.0 or newer driver";
             case 209, 218 -> "the driver could not compile Kiln's kernels for this GPU: report it with the JIT log and `kiln devices`";
             case 100 -> "no GPU is visible to this process: check nvidia-smi and CUDA_VISIBLE_DEVICES, or use --device cpu";
-            case 700, 716, 719 -> "a kernel faulted; rerun with cudaSync on to find the launch, and report it";
+            case 700, 716, 719 -> "a kernel faulted; rerun with --cuda-sync to find the launch, and report it";
             default -> "rerun with --verbose and report it";
         };
     }
