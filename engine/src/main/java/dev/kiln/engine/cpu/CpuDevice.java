@@ -75,6 +75,8 @@ public final class CpuDevice extends ReferenceDevice {
     // or the dot tile's DOT_A_ROWS x DOT_B_ROWS vectors)
     private final float[][] packed;
     private final float[][] tileScratch;
+    /** Softmax: z_label - row max of each row, kept across the exp pass. */
+    private float[] shiftedLabels = new float[0];
 
     /** The device for {@code kiln --device cpu}: width from {@value #VECTOR_BITS_PROPERTY} or the CPU's widest. */
     public CpuDevice(DeviceOptions options) {
@@ -384,7 +386,11 @@ public final class CpuDevice extends ReferenceDevice {
 
     // ---- loss ----
 
-    /** The reference's arithmetic with one exp per logit instead of two; rows on the caller (B x C is small). */
+    /**
+     * The reference's arithmetic with one exp per logit instead of two, and a vectorised exp
+     * ({@link Kernels#expNonPositive}) over the whole (B, C) block at once: rows of 10 classes are too short for
+     * vectors of their own. On the caller (B x C is small); the log stays scalar, one per row.
+     */
     @Override
     public void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits, Tensor stats) {
         int rows = logits.rows(), classes = logits.cols();
@@ -394,26 +400,41 @@ public final class CpuDevice extends ReferenceDevice {
         float[] z = f32(logits), dz = f32(dlogits), s = f32(stats);
         int[] y = i32(labels);
         int zo = off(logits), dzo = off(dlogits), yo = off(labels);
-        float invRows = 1f / rows;
-        float lossSum = 0f;
+        if (shiftedLabels.length < rows) {
+            shiftedLabels = new float[rows]; // once per larger batch, not per step
+        }
+        float[] shifted = shiftedLabels;
+        // dz (B, C) = z - row max, then exp of it in place. The max is a > b ? a : b, not Math.max: one maxss instead
+        // of a NaN-and-signed-zero sequence on the critical path. The results are the same: a row with a NaN is
+        // all NaN either way (its exp is NaN, so is the sum), and a max of -0 or +0 subtracts to the same values.
         for (int r = 0; r < rows; r++) {
-            int row = zo + r * classes, drow = dzo + r * classes;
-            int label = y[yo + r];
+            int row = zo + r * classes, drow = dzo + r * classes, label = y[yo + r];
             checkLabel(label, classes);
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < classes; j++) {
-                max = Math.max(max, z[row + j]);
+                float v = z[row + j];
+                max = v > max ? v : max;
             }
+            for (int j = 0; j < classes; j++) {
+                dz[drow + j] = z[row + j] - max;
+            }
+            shifted[r] = dz[drow + label];
+        }
+        kernels.expNonPositive(dz, dzo, rows * classes);
+        float invRows = 1f / rows;
+        float lossSum = 0f;
+        for (int r = 0; r < rows; r++) {
+            int drow = dzo + r * classes, label = y[yo + r];
             float sum = 0f;
             for (int j = 0; j < classes; j++) {
-                float e = (float) Math.exp(z[row + j] - max);
-                dz[drow + j] = e;
-                sum += e;
+                sum += dz[drow + j];
             }
-            lossSum += (float) Math.log(sum) - (z[row + label] - max);
+            lossSum += (float) Math.log(sum) - shifted[r];
+            float inv = 1f / sum; // one division a row; e * (1 / sum) is within 1.5 ulps of e / sum
             for (int j = 0; j < classes; j++) {
-                dz[drow + j] = (dz[drow + j] / sum - (j == label ? 1f : 0f)) * invRows;
+                dz[drow + j] = dz[drow + j] * inv * invRows;
             }
+            dz[drow + label] -= invRows;
         }
         s[off(stats)] += lossSum;
     }

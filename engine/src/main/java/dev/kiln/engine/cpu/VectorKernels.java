@@ -446,6 +446,61 @@ final class VectorKernels implements Kernels {
         }
     }
 
+    // exp(x) = 2^n e^r with n = round(x / ln 2), r = x - n ln 2 in [-ln2/2, ln2/2] (ln 2 in two parts, Cody-Waite),
+    // e^r = 1 + r + r^2 P(r) (Cephes expf's polynomial), 2^n built in the exponent bits
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** 1.5 * 2^23: adding it rounds to an integer, which then sits in the low mantissa bits. */
+    private static final float ROUNDER = 12582912f;
+    /** Below this exp(x) < 1.7e-38 is returned as 0 (and 2^n stays a normal number above it). */
+    private static final float EXP_MIN = -87f;
+    private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f;
+    private static final float P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+    /** Float bits of ROUNDER, less the exponent bias: (bits(ROUNDER + n) - EXP_BIAS_FIX) << 23 = bits(2^n). */
+    private static final int EXP_BIAS_FIX = Float.floatToRawIntBits(ROUNDER) - 127;
+
+    @Override
+    public void expNonPositive(float[] v, int off, int n) {
+        int i = 0;
+        if (S != null) {
+            for (int end = S.loopBound(n); i < end; i += L) {
+                FloatVector x = FloatVector.fromArray(S, v, off + i);
+                FloatVector c = x.max(EXP_MIN);
+                FloatVector t = c.fma(FloatVector.broadcast(S, LOG2E), FloatVector.broadcast(S, ROUNDER));
+                FloatVector k = t.sub(ROUNDER);
+                FloatVector r = k.fma(FloatVector.broadcast(S, -LN2_HI), c);
+                r = k.fma(FloatVector.broadcast(S, -LN2_LO), r);
+                FloatVector p = r.fma(FloatVector.broadcast(S, P0), FloatVector.broadcast(S, P1));
+                p = p.fma(r, FloatVector.broadcast(S, P2));
+                p = p.fma(r, FloatVector.broadcast(S, P3));
+                p = p.fma(r, FloatVector.broadcast(S, P4));
+                p = p.fma(r, FloatVector.broadcast(S, P5));
+                FloatVector y = p.fma(r.mul(r), r).add(1f);
+                FloatVector scale = ((IntVector) t.reinterpretAsInts()).sub(EXP_BIAS_FIX).lanewise(VectorOperators.LSHL, 23)
+                        .reinterpretAsFloats();
+                y = y.mul(scale);
+                y.blend(0f, x.compare(VectorOperators.LT, EXP_MIN)).intoArray(v, off + i);
+            }
+        }
+        for (; i < n; i++) {
+            float x = v[off + i];
+            float c = Math.max(x, EXP_MIN);
+            float t = Math.fma(c, LOG2E, ROUNDER);
+            float k = t - ROUNDER;
+            float r = Math.fma(k, -LN2_HI, c);
+            r = Math.fma(k, -LN2_LO, r);
+            float p = Math.fma(r, P0, P1);
+            p = Math.fma(p, r, P2);
+            p = Math.fma(p, r, P3);
+            p = Math.fma(p, r, P4);
+            p = Math.fma(p, r, P5);
+            float y = Math.fma(p, r * r, r) + 1f;
+            y *= Float.intBitsToFloat((Float.floatToRawIntBits(t) - EXP_BIAS_FIX) << 23);
+            v[off + i] = x < EXP_MIN ? 0f : y;
+        }
+    }
+
     @Override
     public void scaleBytes(byte[] src, int sOff, float[] dst, int dOff, int n) {
         // x / 255 exactly: q = x * (1/255) is within an ulp; one FMA residual step rounds it to the quotient
