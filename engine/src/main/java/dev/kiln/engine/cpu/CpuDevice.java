@@ -467,19 +467,42 @@ public final class CpuDevice extends ReferenceDevice {
         j.rows = rows;
         j.pixels = pixels;
         j.n = n;
+        j.orderEnd = off(order) + n;
         dispatch(j, (rows + GATHER_ROWS - 1) / GATHER_ROWS, (long) rows * pixels, ELEMENTWISE_PARALLEL_MIN);
     }
 
-    /** x (B, P) = images[order[s + r]] / 255 and y (B, 1) = labels[order[s + r]], rows split over threads. */
+    /**
+     * x (B, P) = images[order[s + r]] / 255 and y (B, 1) = labels[order[s + r]], rows split over threads.
+     *
+     * <p>Each row also touches one byte of every cache line of the same row of the next batch (order[s + B + r]),
+     * when the order has one: real data sets are tens of megabytes read in random rows, and a row that has to come
+     * from memory while it is converted stalls the conversion (MNIST: 6 µs a batch from cache, 37 µs from memory).
+     * The touches are independent loads, so the memory system fetches many lines at once, and the next step finds
+     * its rows in the cache. They only read; results are unchanged.
+     */
     private final class GatherJob implements WorkerPool.Job {
         byte[] images;
         int[] labels, order, y;
         float[] x;
-        int imagesOff, labelsOff, orderOff, xOff, yOff, rows, pixels, n;
+        int imagesOff, labelsOff, orderOff, xOff, yOff, rows, pixels, n, orderEnd;
+        /** Folds the touched bytes, so that the JIT cannot drop the loads; never read for anything else. */
+        int touched;
 
         @Override
         public void run(int unit, int worker) {
+            int fold = 0;
             for (int r = unit * GATHER_ROWS, end = Math.min(rows, r + GATHER_ROWS); r < end; r++) {
+                int next = orderOff + rows + r;
+                if (next < orderEnd) {
+                    int sample = order[next];
+                    if (sample >= 0 && sample < n) {
+                        int base = imagesOff + sample * pixels;
+                        for (int p = 0; p < pixels; p += 64) {
+                            fold += images[base + p];
+                        }
+                        fold += images[base + pixels - 1];
+                    }
+                }
                 int sample = order[orderOff + r];
                 if (sample < 0 || sample >= n) {
                     throw new IllegalArgumentException("gatherBatch: order names sample " + sample + ", outside 0.." + (n - 1));
@@ -487,6 +510,7 @@ public final class CpuDevice extends ReferenceDevice {
                 kernels.scaleBytes(images, imagesOff + sample * pixels, x, xOff + r * pixels, pixels);
                 y[yOff + r] = labels[labelsOff + sample];
             }
+            touched = fold; // a plain write: a race between threads here is harmless
         }
     }
 
