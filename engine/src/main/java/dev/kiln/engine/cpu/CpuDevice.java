@@ -491,7 +491,8 @@ public final class CpuDevice extends ReferenceDevice {
         @Override
         public void run(int unit, int worker) {
             int fold = 0;
-            for (int r = unit * GATHER_ROWS, end = Math.min(rows, r + GATHER_ROWS); r < end; r++) {
+            int r0 = unit * GATHER_ROWS, r1 = Math.min(rows, r0 + GATHER_ROWS);
+            for (int r = r0; r < r1; r++) { // all touches first: more misses in flight at once
                 int next = orderOff + rows + r;
                 if (next < orderEnd) {
                     int sample = order[next];
@@ -503,6 +504,8 @@ public final class CpuDevice extends ReferenceDevice {
                         fold += images[base + pixels - 1];
                     }
                 }
+            }
+            for (int r = r0; r < r1; r++) {
                 int sample = order[orderOff + r];
                 if (sample < 0 || sample >= n) {
                     throw new IllegalArgumentException("gatherBatch: order names sample " + sample + ", outside 0.." + (n - 1));
