@@ -292,7 +292,6 @@ final class VectorKernels implements Kernels {
     private static void storeTile(float[] tmp, float[] c, int cOff, int ldc, int rows, int cols,
                                   float alpha, float beta, boolean first) {
         int vectorCols = bound(cols);
-        VectorMask<Float> in = S == null ? null : S.indexInRange(vectorCols, cols);
         for (int r = 0; r < rows; r++) {
             int cr = cOff + r * ldc, tr = r * NR;
             int j = 0;
@@ -306,18 +305,6 @@ final class VectorKernels implements Kernels {
                     t = FloatVector.fromArray(S, c, cr + j).add(t);
                 }
                 t.intoArray(c, cr + j);
-            }
-            if (S != null && j < cols) { // the ragged end as one masked vector (a 25-wide C: 16 + 9 lanes)
-                FloatVector t = FloatVector.fromArray(S, tmp, tr + j).mul(alpha); // tmp rows are NR wide
-                if (first) {
-                    if (beta != 0f) {
-                        t = t.add(FloatVector.fromArray(S, c, cr + j, in).mul(beta));
-                    }
-                } else {
-                    t = FloatVector.fromArray(S, c, cr + j, in).add(t);
-                }
-                t.intoArray(c, cr + j, in);
-                j = cols;
             }
             for (; j < cols; j++) {
                 float t = alpha * tmp[tr + j];
