@@ -3,7 +3,6 @@ package dev.kiln.engine.cpu;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -322,7 +321,6 @@ final class VectorKernels implements Kernels {
     @Override
     public void biasActivation(float[] z, int zOff, float[] bias, int bOff, int cols, int r0, int r1, boolean relu) {
         int vectorCols = bound(cols);
-        VectorMask<Float> in = S == null ? null : S.indexInRange(vectorCols, cols); // the ragged end's lanes
         for (int r = r0; r < r1; r++) {
             int row = zOff + r * cols;
             int j = 0;
@@ -332,14 +330,6 @@ final class VectorKernels implements Kernels {
                     v = v.max(0f);
                 }
                 v.intoArray(z, row + j);
-            }
-            if (S != null && j < cols) { // the ragged end as one masked vector (25 outputs: 16 + 9 lanes)
-                FloatVector v = FloatVector.fromArray(S, z, row + j, in).add(FloatVector.fromArray(S, bias, bOff + j, in));
-                if (relu) {
-                    v = v.max(0f);
-                }
-                v.intoArray(z, row + j, in);
-                j = cols;
             }
             for (; j < cols; j++) {
                 float v = z[row + j] + bias[bOff + j];
@@ -365,22 +355,6 @@ final class VectorKernels implements Kernels {
                 sum = sum.add(d);
             }
             sum.intoArray(out, outOff + j);
-        }
-        if (S != null && j < j1) { // the ragged end as masked vectors: no scalar loop, no branch on the ReLU mask
-            VectorMask<Float> in = S.indexInRange(j, j1);
-            FloatVector sum = FloatVector.zero(S);
-            for (int r = 0; r < rows; r++) {
-                int i = r * cols + j;
-                FloatVector d = FloatVector.fromArray(S, x, xOff + i, in);
-                if (h != null) {
-                    FloatVector hv = FloatVector.fromArray(S, h, hOff + i, in);
-                    d = FloatVector.zero(S).blend(d, hv.compare(VectorOperators.GT, 0f));
-                    d.intoArray(x, xOff + i, in);
-                }
-                sum = sum.add(d);
-            }
-            sum.intoArray(out, outOff + j, in);
-            j = j1;
         }
         for (; j < j1; j++) {
             float sum = 0f;
