@@ -360,10 +360,13 @@ final class VectorKernels implements Kernels {
             float sum = 0f;
             for (int r = 0; r < rows; r++) {
                 int i = r * cols + j;
-                if (h != null && !(h[hOff + i] > 0f)) {
-                    x[xOff + i] = 0f;
+                float d = x[xOff + i];
+                if (h != null) {
+                    // a select, not a branch: the ReLU mask is as good as random, and C2 makes this a conditional move
+                    d = h[hOff + i] > 0f ? d : 0f;
+                    x[xOff + i] = d;
                 }
-                sum += x[xOff + i];
+                sum += d;
             }
             out[outOff + j] = sum;
         }
