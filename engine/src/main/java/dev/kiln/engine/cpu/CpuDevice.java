@@ -393,9 +393,9 @@ public final class CpuDevice extends ReferenceDevice {
     // ---- loss ----
 
     /**
-     * The reference's arithmetic with one exp per logit instead of two, and a vectorised exp
-     * ({@link Kernels#expNonPositive}) over the whole (B, C) block at once: rows of 10 classes are too short for
-     * vectors of their own. On the caller (B x C is small); the log stays scalar, one per row.
+     * The reference's arithmetic with one exp per logit instead of two, and an exp made of fused multiply-adds
+     * ({@link Kernels#expNonPositive}, faster than {@link Math#exp}) over the whole (B, C) block at once. On the
+     * caller (B x C is small); the log stays {@link Math#log}, one per row.
      */
     @Override
     public void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits, Tensor stats) {

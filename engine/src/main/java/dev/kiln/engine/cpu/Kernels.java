@@ -63,8 +63,8 @@ interface Kernels {
     /**
      * In place {@code v[off + i] = exp(v[off + i])} for i in {@code [0, n)}, for arguments {@code <= 0} (logits minus
      * their row max): within 2 ulps of {@link Math#exp}, 0 below -87 (where exp is under 1.7e-38), NaN for NaN.
-     * Made of multiplies, adds, fused multiply-adds and exponent-bit arithmetic only, the same operations in the
-     * vector loop and the scalar tail, so every element's result is the same whatever the width and the split.
+     * Made of multiplies, adds, fused multiply-adds and exponent-bit arithmetic only, so the result is the same on
+     * every JVM and CPU, compiled or interpreted. A scalar loop at every width (see the implementation for why).
      */
     void expNonPositive(float[] v, int off, int n);
 
