@@ -34,7 +34,12 @@ final class Mlp {
         }
         for (int i = 0; i < samples; i++) {
             lab[i] = rng.nextInt(widths[layers]);
-            perm[i] = (int) ((i * 7919L) % samples);
+            perm[i] = i;
+        }
+        for (int i = samples - 1; i > 0; i--) { // a random order, as training shuffles each epoch
+            int j = rng.nextInt(i + 1), t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
         }
         images = d.allocate(DType.U8, samples, pixels);
         d.upload(img, images);

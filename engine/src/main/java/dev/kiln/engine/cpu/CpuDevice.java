@@ -41,6 +41,12 @@ public final class CpuDevice extends ReferenceDevice {
     static final int COLUMN_STRIP = 64;
     /** Rows per unit of batch gathering. */
     static final int GATHER_ROWS = 8;
+    /**
+     * How many rows of the order ahead a gather touches (see GatherJob): a whole small batch (the next step's rows
+     * then wait in L1/L2), or far enough ahead in a large batch that the touched rows are not evicted again before
+     * their turn (at batch 1024 the batch's 3 MB of floats go through L2 in between).
+     */
+    static final int GATHER_AHEAD = 64;
     /** Elements per unit of optimizer work (a multiple of 64, so vector loops stay aligned). */
     static final int ELEMENT_CHUNK = 4096;
     /** Row tiles per GEMM unit: up to 16 tiles of op(A) rows against one panel read in place. */
@@ -75,6 +81,8 @@ public final class CpuDevice extends ReferenceDevice {
     // or the dot tile's DOT_A_ROWS x DOT_B_ROWS vectors)
     private final float[][] packed;
     private final float[][] tileScratch;
+    /** Softmax: z_label - row max of each row, kept across the exp pass. */
+    private float[] shiftedLabels = new float[0];
 
     /** The device for {@code kiln --device cpu}: width from {@value #VECTOR_BITS_PROPERTY} or the CPU's widest. */
     public CpuDevice(DeviceOptions options) {
@@ -384,7 +392,11 @@ public final class CpuDevice extends ReferenceDevice {
 
     // ---- loss ----
 
-    /** The reference's arithmetic with one exp per logit instead of two; rows on the caller (B x C is small). */
+    /**
+     * The reference's arithmetic with one exp per logit instead of two, and an exp made of fused multiply-adds
+     * ({@link Kernels#expNonPositive}, faster than {@link Math#exp}) over the whole (B, C) block at once. On the
+     * caller (B x C is small); the log stays {@link Math#log}, one per row.
+     */
     @Override
     public void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits, Tensor stats) {
         int rows = logits.rows(), classes = logits.cols();
@@ -394,26 +406,41 @@ public final class CpuDevice extends ReferenceDevice {
         float[] z = f32(logits), dz = f32(dlogits), s = f32(stats);
         int[] y = i32(labels);
         int zo = off(logits), dzo = off(dlogits), yo = off(labels);
-        float invRows = 1f / rows;
-        float lossSum = 0f;
+        if (shiftedLabels.length < rows) {
+            shiftedLabels = new float[rows]; // once per larger batch, not per step
+        }
+        float[] shifted = shiftedLabels;
+        // dz (B, C) = z - row max, then exp of it in place. The max is a > b ? a : b, not Math.max: one maxss instead
+        // of a NaN-and-signed-zero sequence on the critical path. The results are the same: a row with a NaN is
+        // all NaN either way (its exp is NaN, so is the sum), and a max of -0 or +0 subtracts to the same values.
         for (int r = 0; r < rows; r++) {
-            int row = zo + r * classes, drow = dzo + r * classes;
-            int label = y[yo + r];
+            int row = zo + r * classes, drow = dzo + r * classes, label = y[yo + r];
             checkLabel(label, classes);
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < classes; j++) {
-                max = Math.max(max, z[row + j]);
+                float v = z[row + j];
+                max = v > max ? v : max;
             }
+            for (int j = 0; j < classes; j++) {
+                dz[drow + j] = z[row + j] - max;
+            }
+            shifted[r] = dz[drow + label];
+        }
+        kernels.expNonPositive(dz, dzo, rows * classes);
+        float invRows = 1f / rows;
+        float lossSum = 0f;
+        for (int r = 0; r < rows; r++) {
+            int drow = dzo + r * classes, label = y[yo + r];
             float sum = 0f;
             for (int j = 0; j < classes; j++) {
-                float e = (float) Math.exp(z[row + j] - max);
-                dz[drow + j] = e;
-                sum += e;
+                sum += dz[drow + j];
             }
-            lossSum += (float) Math.log(sum) - (z[row + label] - max);
+            lossSum += (float) Math.log(sum) - shifted[r];
+            float inv = 1f / sum; // one division a row; e * (1 / sum) is within 1.5 ulps of e / sum
             for (int j = 0; j < classes; j++) {
-                dz[drow + j] = (dz[drow + j] / sum - (j == label ? 1f : 0f)) * invRows;
+                dz[drow + j] = dz[drow + j] * inv * invRows;
             }
+            dz[drow + label] -= invRows;
         }
         s[off(stats)] += lossSum;
     }
@@ -446,19 +473,46 @@ public final class CpuDevice extends ReferenceDevice {
         j.rows = rows;
         j.pixels = pixels;
         j.n = n;
+        j.orderEnd = off(order) + n;
         dispatch(j, (rows + GATHER_ROWS - 1) / GATHER_ROWS, (long) rows * pixels, ELEMENTWISE_PARALLEL_MIN);
     }
 
-    /** x (B, P) = images[order[s + r]] / 255 and y (B, 1) = labels[order[s + r]], rows split over threads. */
+    /**
+     * x (B, P) = images[order[s + r]] / 255 and y (B, 1) = labels[order[s + r]], rows split over threads.
+     *
+     * <p>Each row also touches one byte of every cache line of the row {@link #GATHER_AHEAD} places further in the
+     * order (in the next batch when the batch is small), when the order has one: real data sets are tens of
+     * megabytes read in random rows, and a row that has to come from memory while it is converted stalls the
+     * conversion (MNIST at batch 64: 6 µs a batch from cache, 35 µs from memory). The touches are independent
+     * loads, so the memory system fetches many lines at once, and the row is in the cache by its turn. They only
+     * read; results are unchanged.
+     */
     private final class GatherJob implements WorkerPool.Job {
         byte[] images;
         int[] labels, order, y;
         float[] x;
-        int imagesOff, labelsOff, orderOff, xOff, yOff, rows, pixels, n;
+        int imagesOff, labelsOff, orderOff, xOff, yOff, rows, pixels, n, orderEnd;
+        /** Folds the touched bytes, so that the JIT cannot drop the loads; never read for anything else. */
+        int touched;
 
         @Override
         public void run(int unit, int worker) {
-            for (int r = unit * GATHER_ROWS, end = Math.min(rows, r + GATHER_ROWS); r < end; r++) {
+            int fold = 0;
+            int r0 = unit * GATHER_ROWS, r1 = Math.min(rows, r0 + GATHER_ROWS);
+            for (int r = r0; r < r1; r++) { // all touches first: more misses in flight at once
+                int next = orderOff + GATHER_AHEAD + r;
+                if (next < orderEnd) {
+                    int sample = order[next];
+                    if (sample >= 0 && sample < n) {
+                        int base = imagesOff + sample * pixels;
+                        for (int p = 0; p < pixels; p += 64) {
+                            fold += images[base + p];
+                        }
+                        fold += images[base + pixels - 1];
+                    }
+                }
+            }
+            for (int r = r0; r < r1; r++) {
                 int sample = order[orderOff + r];
                 if (sample < 0 || sample >= n) {
                     throw new IllegalArgumentException("gatherBatch: order names sample " + sample + ", outside 0.." + (n - 1));
@@ -466,6 +520,7 @@ public final class CpuDevice extends ReferenceDevice {
                 kernels.scaleBytes(images, imagesOff + sample * pixels, x, xOff + r * pixels, pixels);
                 y[yOff + r] = labels[labelsOff + sample];
             }
+            touched = fold; // a plain write: a race between threads here is harmless
         }
     }
 

@@ -60,6 +60,14 @@ interface Kernels {
     void sgd(float[] p, int po, float[] g, int go, float[] v, int vo, int i0, int i1,
              float rate, float momentum, float weightDecay);
 
+    /**
+     * In place {@code v[off + i] = exp(v[off + i])} for i in {@code [0, n)}, for arguments {@code <= 0} (logits minus
+     * their row max): within 2 ulps of {@link Math#exp}, 0 below -87 (where exp is under 1.7e-38), NaN for NaN.
+     * Made of multiplies, adds, fused multiply-adds and exponent-bit arithmetic only, so the result is the same on
+     * every JVM and CPU, compiled or interpreted. A scalar loop at every width (see the implementation for why).
+     */
+    void expNonPositive(float[] v, int off, int n);
+
     /** {@code dst[dOff + i] = (src[sOff + i] & 0xff) / 255f} for i in {@code [0, n)}. */
     void scaleBytes(byte[] src, int sOff, float[] dst, int dOff, int n);
 }

@@ -284,6 +284,41 @@ class CpuDeviceTest {
     }
 
     @Test
+    void expIsWithinTwoUlpsOfMathExpAndTheSameAtEveryWidth() {
+        SplittableRandom rng = new SplittableRandom(7);
+        float[] special = {0f, -0f, -1e-30f, -0.34657f, -0.34658f, -1f, -86.99f, -87f, -87.01f, -100f, -1e4f,
+                Float.NEGATIVE_INFINITY, Float.NaN, -Float.MIN_VALUE};
+        float[] x = new float[1037]; // not a multiple of any vector length: the scalar tail runs too
+        System.arraycopy(special, 0, x, 0, special.length);
+        for (int i = special.length; i < x.length; i++) {
+            x[i] = (float) (i % 2 == 0 ? rng.nextDouble(-20, 0) : rng.nextDouble(-90, 0));
+        }
+        float[] first = null;
+        for (int bits : new int[]{0, 128, 256, 512}) {
+            if (bits > CpuDevice.widestVectorBits()) {
+                continue;
+            }
+            float[] got = x.clone();
+            KernelLoader.load(bits).expNonPositive(got, 0, got.length);
+            for (int i = 0; i < x.length; i++) {
+                float want = (float) Math.exp(x[i]);
+                if (Float.isNaN(x[i])) {
+                    assertTrue(Float.isNaN(got[i]), bits + "-bit exp(NaN)");
+                } else if (x[i] < -87f) {
+                    assertEquals(0f, got[i], bits + "-bit exp(" + x[i] + ")");
+                } else {
+                    assertEquals(want, got[i], 2 * Math.ulp(want), bits + "-bit exp(" + x[i] + ")");
+                }
+            }
+            if (first == null) {
+                first = got;
+            } else {
+                assertArrayEquals(first, got, bits + "-bit exp differs from the 0-bit kernels'");
+            }
+        }
+    }
+
+    @Test
     void widthsBeyondTheCpuOrOutsideTheListAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> new CpuDevice(96, 1));
         assertThrows(IllegalArgumentException.class, () -> new CpuDevice(CpuDevice.widestVectorBits() * 2 + 128, 1));
