@@ -52,7 +52,7 @@ final class BenchCommand implements Callable<Integer> {
             defaultValue = "784,25,25,10:64 784,25,25,10:1024 784,1024,1024,10:256",
             description = "Networks and batch sizes. Default: ${DEFAULT-VALUE}.")
     List<String> configs;
-    @Option(names = "--epochs", defaultValue = "3", paramLabel = "N",
+    @Option(names = "--epochs", defaultValue = "4", paramLabel = "N",
             description = "Epochs per run; the first is a warm-up. Default: ${DEFAULT-VALUE}.")
     int epochs;
     @Option(names = "--devices", split = ",", paramLabel = "KINDS",
