@@ -106,7 +106,7 @@ final class BenchCommand implements Callable<Integer> {
         if (report != null) {
             RunFacts facts = new RunFacts(Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), Kiln.version(),
                     System.getenv().getOrDefault("KILN_COMMIT", "unknown"), String.join("; ", described) + "; " + RunReport.cpuModel(),
-                    String.join(" ", configs), 0, "adam", new LinkedHashMap<>(Map.of("epochs", epochs + " (first is a warm-up)")),
+                    String.join(" ", configs), 0 /* several networks */, "adam", new LinkedHashMap<>(Map.of("epochs", epochs + " (first is a warm-up)")),
                     42, data.datasetName(), data.checksumStatus(), (System.nanoTime() - started) / 1e9);
             out.println("report: " + ReportWriter.writeBench(report, rows, facts));
         }

@@ -114,7 +114,8 @@ final class Page {
         row(b, "Date", f.date());
         row(b, "Kiln", f.kilnVersion() + " (commit " + f.commit() + ")");
         row(b, "Device", f.device());
-        row(b, "Network", f.layers() + " (" + Html.count(f.parameters()) + " parameters)");
+        // a benchmark spans several networks and gives 0: then there is no single count to show
+        row(b, "Network", f.parameters() > 0 ? f.layers() + " (" + Html.count(f.parameters()) + " parameters)" : f.layers());
         StringBuilder opt = new StringBuilder(f.optimizer());
         String sep = ": ";
         for (Map.Entry<String, String> e : f.hyperparameters().entrySet()) {
