@@ -68,6 +68,21 @@ class TrainCommandTest {
     }
 
     @Test
+    void reportsOfTrainingAndEvaluationAreWrittenWithTheRunsNumbers() throws IOException {
+        Path model = dir.resolve("m.safetensors"), trained = dir.resolve("train-report"), evaluated = dir.resolve("eval-report");
+        Cli.Result r = ok(train("--epochs", "2", "-o", model.toString(), "--report", trained.toString()));
+        assertTrue(r.out().contains("report: " + trained.resolve("report.html")), r.out());
+        String html = Files.readString(trained.resolve("report.html"));
+        assertTrue(html.contains("784,16,10") && html.contains("<svg"), "the page names the network and draws charts");
+        String metrics = Files.readString(trained.resolve("metrics.json"));
+        assertTrue(metrics.contains("\"epochs\"") && metrics.contains("\"confusion\""), metrics);
+
+        Cli.Result e = ok("eval", "--model", model.toString(), "--data-dir", data.toString(), "--device", "reference",
+                "--report", evaluated.toString());
+        assertTrue(Files.readString(evaluated.resolve("report.html")).contains("Evaluation of m.safetensors"), e.out());
+    }
+
+    @Test
     void aResumedRunKeepsItsSavedOptimizerBatchSizeAndSchedule() throws IOException {
         Path a = dir.resolve("a.safetensors"), b = dir.resolve("b.safetensors");
         String[] settings = {"--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9", "--batch-size", "50", "--schedule", "step", "--step-epochs", "1"};
