@@ -1,5 +1,7 @@
 package dev.kiln.cuda;
 
+import dev.kiln.engine.device.GemmShape;
+
 /**
  * Maps Kiln's row-major GEMM onto cuBLAS's column-major one. A row-major (r, c) matrix read column-major is its
  * transpose (c, r) with leading dimension c. So the row-major {@code C (M, N) = op(A) (M, K) op(B) (K, N)} is the
@@ -20,13 +22,8 @@ final class GemmMapping {
 
     /** The call for row-major {@code C = op(A) op(B)} with A (aRows, aCols) and B (bRows, bCols) as stored. */
     static Call rowMajor(boolean transA, boolean transB, int aRows, int aCols, int bRows, int bCols) {
-        int m = transA ? aCols : aRows;
-        int k = transA ? aRows : aCols;
-        int kb = transB ? bCols : bRows;
-        int n = transB ? bRows : bCols;
-        if (k != kb) {
-            throw new IllegalArgumentException("gemm: inner dimensions differ: op(A) is " + m + "x" + k + ", op(B) is " + kb + "x" + n);
-        }
+        GemmShape shape = GemmShape.of(transA, transB, aRows, aCols, bRows, bCols);
+        int m = shape.m(), n = shape.n(), k = shape.k();
         return new Call(transB ? Cublas.CUBLAS_OP_T : Cublas.CUBLAS_OP_N, transA ? Cublas.CUBLAS_OP_T : Cublas.CUBLAS_OP_N,
                 n, m, k, Math.max(1, bCols), Math.max(1, aCols), Math.max(1, n));
     }

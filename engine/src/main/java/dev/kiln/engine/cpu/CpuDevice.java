@@ -2,6 +2,7 @@ package dev.kiln.engine.cpu;
 
 import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.DeviceOptions;
+import dev.kiln.engine.device.GemmShape;
 import dev.kiln.engine.device.ReferenceDevice;
 import dev.kiln.engine.device.Tensor;
 import jdk.incubator.vector.FloatVector;
@@ -172,14 +173,8 @@ public final class CpuDevice extends ReferenceDevice {
 
     @Override
     public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
-        int m = transA ? a.cols() : a.rows();
-        int k = transA ? a.rows() : a.cols();
-        int kb = transB ? b.cols() : b.rows();
-        int n = transB ? b.rows() : b.cols();
-        if (k != kb) {
-            throw new IllegalArgumentException("gemm: inner dimensions differ: op(A) is " + m + "x" + k + ", op(B) is " + kb + "x" + n);
-        }
-        requireShape("gemm", "C", c, m, n);
+        GemmShape shape = GemmShape.of(transA, transB, a, b, c);
+        int m = shape.m(), n = shape.n(), k = shape.k();
         float[] cv = f32(c);
         if (m == 0 || n == 0) {
             return;

@@ -111,14 +111,8 @@ public class ReferenceDevice implements Device {
 
     @Override
     public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
-        int m = transA ? a.cols() : a.rows();
-        int k = transA ? a.rows() : a.cols();
-        int kb = transB ? b.cols() : b.rows();
-        int n = transB ? b.rows() : b.cols();
-        if (k != kb) {
-            throw new IllegalArgumentException("gemm: inner dimensions differ: op(A) is " + m + "x" + k + ", op(B) is " + kb + "x" + n);
-        }
-        requireShape("gemm", "C", c, m, n);
+        GemmShape shape = GemmShape.of(transA, transB, a, b, c);
+        int m = shape.m(), n = shape.n(), k = shape.k();
         float[] av = f32(a), bv = f32(b), cv = f32(c);
         int ao = off(a), bo = off(b), co = off(c);
         int lda = a.cols(), ldb = b.cols();
