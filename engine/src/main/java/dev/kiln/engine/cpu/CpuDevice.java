@@ -5,6 +5,7 @@ import dev.kiln.engine.device.DeviceOptions;
 import dev.kiln.engine.device.GemmShape;
 import dev.kiln.engine.device.ReferenceDevice;
 import dev.kiln.engine.device.Tensor;
+import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -68,22 +69,37 @@ public final class CpuDevice extends ReferenceDevice {
     static final int DOT_B_BLOCK = 16 * Kernels.DOT_B_ROWS;
     /** Dot-product GEMM: A rows per unit (4 tiles of {@link Kernels#DOT_A_ROWS}). */
     static final int DOT_A_BLOCK = 4 * Kernels.DOT_A_ROWS;
+    /** Longest k for the one-row GEMM ({@code RowJob}), which reads B's k rows side by side: a few shards' worth. */
+    static final int ROW_MAX_K = 16;
+
+    /**
+     * Fewest rows a step shard gets ({@link #preferredShards}). Each step, every shard's core must fetch the
+     * parameters the others updated and hand its gradient copy over for the sum, about 160 KB for the seed net:
+     * at batch 64, two shards of 32 rows were slower than one (this VM moves a cache line between cores slowly).
+     */
+    static final int SHARD_MIN_ROWS = 64;
+    /** Most shards a step is cut into: each keeps its own gradient copy, which the reduction reads back. */
+    static final int MAX_SHARDS = 8;
+    /** System property that lowers {@link #MAX_SHARDS}, for benchmarks (1 turns sharding off). */
+    public static final String MAX_SHARDS_PROPERTY = "kiln.maxShards";
+    /**
+     * Largest network whose steps are cut into shards: beyond it, the per-shard gradient copies cost more memory
+     * traffic than the shards save, and each GEMM is large enough to split well on its own (the wide net).
+     */
+    static final long SHARD_MAX_PARAMETERS = 1 << 18;
 
     private final Kernels kernels;
     private final WorkerPool pool;
-    private final GemmJob gemmJob = new GemmJob();
-    private final DotJob dotJob = new DotJob();
-    private final ColumnJob columnJob = new ColumnJob();
-    private final BiasJob biasJob = new BiasJob();
-    private final AdamJob adamJob = new AdamJob();
-    private final SgdJob sgdJob = new SgdJob();
-    private final GatherJob gatherJob = new GatherJob();
+    /** Per thread, indexed by worker: each op's job object, so shards on several threads can issue ops at once. */
+    private final Lane[] lanes;
+    private final ShardJob shardJob = new ShardJob();
+    private final int maxShards = Math.clamp(Integer.getInteger(MAX_SHARDS_PROPERTY, MAX_SHARDS), 1, MAX_SHARDS);
+    /** True while the caller runs shards: its ops then run inline, as the workers' do. Only the caller touches it. */
+    private boolean callerInShard;
     // per thread, indexed by worker: packed op(B) blocks (KC x panelWidth) and one accumulated tile (MR x panelWidth,
     // or the dot tile's DOT_A_ROWS x DOT_B_ROWS vectors)
     private final float[][] packed;
     private final float[][] tileScratch;
-    /** Softmax: z_label - row max of each row, kept across the exp pass. */
-    private float[] shiftedLabels = new float[0];
 
     /** The device for {@code kiln --device cpu}: width from {@value #VECTOR_BITS_PROPERTY} or the CPU's widest. */
     public CpuDevice(DeviceOptions options) {
@@ -108,6 +124,24 @@ public final class CpuDevice extends ReferenceDevice {
         int nr = kernels.panelWidth();
         this.packed = new float[threads][KC * nr];
         this.tileScratch = new float[threads][Math.max(Kernels.MR * nr, Kernels.DOT_A_ROWS * Kernels.DOT_B_ROWS * nr)];
+        this.lanes = new Lane[threads];
+        for (int i = 0; i < threads; i++) {
+            lanes[i] = new Lane();
+        }
+    }
+
+    /** One thread's op state: a job object per op kind and the softmax scratch. */
+    private final class Lane {
+        final GemmJob gemm = new GemmJob();
+        final RowJob row = new RowJob();
+        final DotJob dot = new DotJob();
+        final ColumnJob column = new ColumnJob();
+        final BiasJob bias = new BiasJob();
+        final AdamJob adam = new AdamJob();
+        final SgdJob sgd = new SgdJob();
+        final GatherJob gather = new GatherJob();
+        /** Softmax: z_label - row max of each row, kept across the exp pass. */
+        float[] shiftedLabels = new float[0];
     }
 
     /** The CPU's widest float vectors the JIT compiles to, in bits (0 when it has none of at least 128 bits). */
@@ -175,6 +209,7 @@ public final class CpuDevice extends ReferenceDevice {
     public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
         GemmShape shape = GemmShape.of(transA, transB, a, b, c);
         int m = shape.m(), n = shape.n(), k = shape.k();
+        int worker = pool.currentWorker();
         float[] cv = f32(c);
         if (m == 0 || n == 0) {
             return;
@@ -185,8 +220,25 @@ public final class CpuDevice extends ReferenceDevice {
             }
             return;
         }
+        if (m == 1 && !transB && k <= ROW_MAX_K) {
+            RowJob j = lanes[worker].row;
+            j.a = f32(a);
+            j.aOff = off(a);
+            j.kStride = transA ? a.cols() : 1;
+            j.b = f32(b);
+            j.bOff = off(b);
+            j.ldb = b.cols();
+            j.c = cv;
+            j.cOff = off(c);
+            j.n = n;
+            j.k = k;
+            j.alpha = alpha;
+            j.beta = beta;
+            dispatch(worker, j, chunks(n), (long) n * k, GEMM_PARALLEL_MIN);
+            return;
+        }
         if (!transA && transB && k >= DOT_MIN_K && (long) n * k <= DOT_MAX_B) {
-            DotJob j = dotJob;
+            DotJob j = lanes[worker].dot;
             j.a = f32(a);
             j.aOff = off(a);
             j.lda = a.cols();
@@ -202,10 +254,10 @@ public final class CpuDevice extends ReferenceDevice {
             j.beta = beta;
             j.bBlocks = (n + DOT_B_BLOCK - 1) / DOT_B_BLOCK;
             int aBlocks = (m + DOT_A_BLOCK - 1) / DOT_A_BLOCK;
-            dispatch(j, aBlocks * j.bBlocks, (long) m * n * k, GEMM_PARALLEL_MIN);
+            dispatch(worker, j, aBlocks * j.bBlocks, (long) m * n * k, GEMM_PARALLEL_MIN);
             return;
         }
-        GemmJob j = gemmJob;
+        GemmJob j = lanes[worker].gemm;
         j.a = f32(a);
         j.aOff = off(a);
         // op(A)(i, p) = a[aOff + i * rowStride + p * kStride]
@@ -229,7 +281,31 @@ public final class CpuDevice extends ReferenceDevice {
         j.tilesPerUnit = j.packAll ? PACKED_TILES_PER_UNIT : TILES_PER_UNIT;
         j.rowBlocks = (j.rowTiles + j.tilesPerUnit - 1) / j.tilesPerUnit;
         int panels = (n + kernels.panelWidth() - 1) / kernels.panelWidth();
-        dispatch(j, panels * j.rowBlocks, (long) m * n * k, GEMM_PARALLEL_MIN);
+        dispatch(worker, j, panels * j.rowBlocks, (long) m * n * k, GEMM_PARALLEL_MIN);
+    }
+
+    /**
+     * {@code c (1, N) = alpha a (1, K) B (K, N) + beta c} for a short k (summing a training step's shard gradient
+     * copies, weighted): each unit streams {@link #ELEMENT_CHUNK} columns of B's k rows once.
+     */
+    private final class RowJob implements WorkerPool.Job {
+        float[] a, b, c;
+        int aOff, kStride, bOff, ldb, cOff, n, k;
+        float alpha, beta;
+
+        @Override
+        public void run(int unit, int worker) {
+            int j0 = unit * ELEMENT_CHUNK;
+            if (kStride == 1) {
+                kernels.rowTimesMatrix(a, aOff, b, bOff, ldb, k, c, cOff, j0, Math.min(n, j0 + ELEMENT_CHUNK), alpha, beta);
+            } else { // op(A) is a column of a: gather its k values first (k is short)
+                float[] row = tileScratch[worker];
+                for (int p = 0; p < k; p++) {
+                    row[p] = a[aOff + p * kStride];
+                }
+                kernels.rowTimesMatrix(row, 0, b, bOff, ldb, k, c, cOff, j0, Math.min(n, j0 + ELEMENT_CHUNK), alpha, beta);
+            }
+        }
     }
 
     /**
@@ -318,7 +394,8 @@ public final class CpuDevice extends ReferenceDevice {
     @Override
     public void biasActivation(Tensor z, Tensor bias, boolean relu) {
         requireShape("biasActivation", "bias", bias, 1, z.cols());
-        BiasJob j = biasJob;
+        int worker = pool.currentWorker();
+        BiasJob j = lanes[worker].bias;
         j.z = f32(z);
         j.zOff = off(z);
         j.bias = f32(bias);
@@ -327,7 +404,7 @@ public final class CpuDevice extends ReferenceDevice {
         j.cols = z.cols();
         j.relu = relu;
         j.rowsPerUnit = Math.max(1, ELEMENT_CHUNK / Math.max(1, j.cols));
-        dispatch(j, (j.rows + j.rowsPerUnit - 1) / j.rowsPerUnit, z.size(), ELEMENTWISE_PARALLEL_MIN);
+        dispatch(worker, j, (j.rows + j.rowsPerUnit - 1) / j.rowsPerUnit, z.size(), ELEMENTWISE_PARALLEL_MIN);
     }
 
     /** z (B, O) += bias (1, O), ReLU optional: rows split over threads (elementwise, so any split is exact). */
@@ -357,7 +434,8 @@ public final class CpuDevice extends ReferenceDevice {
     }
 
     private void columns(Tensor x, float[] h, int hOff, Tensor out) {
-        ColumnJob j = columnJob;
+        int worker = pool.currentWorker();
+        ColumnJob j = lanes[worker].column;
         j.x = f32(x);
         j.xOff = off(x);
         j.h = h;
@@ -366,7 +444,7 @@ public final class CpuDevice extends ReferenceDevice {
         j.cols = x.cols();
         j.out = f32(out);
         j.outOff = off(out);
-        dispatch(j, (j.cols + COLUMN_STRIP - 1) / COLUMN_STRIP, x.size(), ELEMENTWISE_PARALLEL_MIN);
+        dispatch(worker, j, (j.cols + COLUMN_STRIP - 1) / COLUMN_STRIP, x.size(), ELEMENTWISE_PARALLEL_MIN);
         j.h = null;
     }
 
@@ -401,10 +479,11 @@ public final class CpuDevice extends ReferenceDevice {
         float[] z = f32(logits), dz = f32(dlogits), s = f32(stats);
         int[] y = i32(labels);
         int zo = off(logits), dzo = off(dlogits), yo = off(labels);
-        if (shiftedLabels.length < rows) {
-            shiftedLabels = new float[rows]; // once per larger batch, not per step
+        Lane lane = lanes[pool.currentWorker()];
+        if (lane.shiftedLabels.length < rows) {
+            lane.shiftedLabels = new float[rows]; // once per larger batch, not per step
         }
-        float[] shifted = shiftedLabels;
+        float[] shifted = lane.shiftedLabels;
         // dz (B, C) = z - row max, then exp of it in place. The max is a > b ? a : b, not Math.max: one maxss instead
         // of a NaN-and-signed-zero sequence on the critical path. The results are the same: a row with a NaN is
         // all NaN either way (its exp is NaN, so is the sum), and a max of -0 or +0 subtracts to the same values.
@@ -454,7 +533,8 @@ public final class CpuDevice extends ReferenceDevice {
         if (start < 0 || start + rows > n) {
             throw new IllegalArgumentException("gatherBatch: rows [" + start + ", " + (start + rows) + ") outside 0.." + n);
         }
-        GatherJob j = gatherJob;
+        int worker = pool.currentWorker();
+        GatherJob j = lanes[worker].gather;
         j.images = u8(images);
         j.imagesOff = off(images);
         j.labels = i32(labels);
@@ -469,7 +549,7 @@ public final class CpuDevice extends ReferenceDevice {
         j.pixels = pixels;
         j.n = n;
         j.orderEnd = off(order) + n;
-        dispatch(j, (rows + GATHER_ROWS - 1) / GATHER_ROWS, (long) rows * pixels, ELEMENTWISE_PARALLEL_MIN);
+        dispatch(worker, j, (rows + GATHER_ROWS - 1) / GATHER_ROWS, (long) rows * pixels, ELEMENTWISE_PARALLEL_MIN);
     }
 
     /**
@@ -525,7 +605,8 @@ public final class CpuDevice extends ReferenceDevice {
     public void sgd(Tensor params, Tensor grads, Tensor velocity, Tensor lr, float momentum, float weightDecay) {
         requireShape("sgd", "grads", grads, params.rows(), params.cols());
         requireShape("sgd", "velocity", velocity, params.rows(), params.cols());
-        SgdJob j = sgdJob;
+        int worker = pool.currentWorker();
+        SgdJob j = lanes[worker].sgd;
         j.p = f32(params);
         j.po = off(params);
         j.g = f32(grads);
@@ -536,7 +617,7 @@ public final class CpuDevice extends ReferenceDevice {
         j.rate = f32(lr)[off(lr)];
         j.momentum = momentum;
         j.weightDecay = weightDecay;
-        dispatch(j, chunks(j.q), params.size(), ELEMENTWISE_PARALLEL_MIN);
+        dispatch(worker, j, chunks(j.q), params.size(), ELEMENTWISE_PARALLEL_MIN);
     }
 
     /** One SGD pass over Q parameters, in units of {@link #ELEMENT_CHUNK} elements. */
@@ -559,7 +640,8 @@ public final class CpuDevice extends ReferenceDevice {
         requireShape("adam", "m", m, params.rows(), params.cols());
         requireShape("adam", "v", v, params.rows(), params.cols());
         int t = i32(step)[off(step)];
-        AdamJob j = adamJob;
+        int worker = pool.currentWorker();
+        AdamJob j = lanes[worker].adam;
         j.p = f32(params);
         j.po = off(params);
         j.g = f32(grads);
@@ -577,7 +659,7 @@ public final class CpuDevice extends ReferenceDevice {
         j.decoupled = decoupled;
         j.bc1 = 1f - (float) Math.pow(beta1, t); // bias corrections, once per call
         j.bc2 = 1f - (float) Math.pow(beta2, t);
-        dispatch(j, chunks(j.q), params.size(), ADAM_PARALLEL_MIN);
+        dispatch(worker, j, chunks(j.q), params.size(), ADAM_PARALLEL_MIN);
     }
 
     /** One Adam pass over Q parameters, in units of {@link #ELEMENT_CHUNK} elements. */
@@ -597,14 +679,60 @@ public final class CpuDevice extends ReferenceDevice {
 
     // ---- splitting work ----
 
-    /** Runs {@code units} units of {@code job}: on the caller alone when {@code work} is below {@code parallelMin}. */
-    private void dispatch(WorkerPool.Job job, int units, long work, long parallelMin) {
-        if (work < parallelMin || pool.size() == 1) {
+    /**
+     * Runs {@code units} units of {@code job} issued on thread {@code worker}: all on that thread inside a shard
+     * (the other threads run shards of their own) or when {@code work} is below {@code parallelMin}, else over the
+     * pool.
+     */
+    private void dispatch(int worker, WorkerPool.Job job, int units, long work, long parallelMin) {
+        if (worker != 0 || callerInShard || work < parallelMin || pool.size() == 1) {
             for (int u = 0; u < units; u++) {
-                job.run(u, 0);
+                job.run(u, worker);
             }
         } else {
             pool.run(job, units);
+        }
+    }
+
+    // ---- step shards ----
+
+    /**
+     * Up to {@value #MAX_SHARDS} shards of at least {@value #SHARD_MIN_ROWS} rows for networks of up to
+     * {@link #SHARD_MAX_PARAMETERS} parameters, else 1. Small networks leave each op too little work to split
+     * (the seed net's ops take microseconds, and every hand-off costs one); whole shards split well and keep a
+     * shard's rows in its core's cache from the gather to the weight gradient. Independent of the thread count.
+     */
+    @Override
+    public int preferredShards(int rows, long parameters) {
+        if (parameters > SHARD_MAX_PARAMETERS) {
+            return 1;
+        }
+        return Math.clamp(rows / SHARD_MIN_ROWS, 1, maxShards);
+    }
+
+    /** Runs the shards over the pool; every op a shard issues runs whole on the thread that claimed the shard. */
+    @Override
+    public void forEachShard(int shards, IntConsumer body) {
+        if (pool.currentWorker() != 0 || callerInShard) {
+            throw new IllegalStateException("forEachShard inside a shard");
+        }
+        ShardJob j = shardJob;
+        j.body = body;
+        callerInShard = true;
+        try {
+            pool.run(j, shards);
+        } finally {
+            callerInShard = false;
+            j.body = null;
+        }
+    }
+
+    private static final class ShardJob implements WorkerPool.Job {
+        IntConsumer body;
+
+        @Override
+        public void run(int unit, int worker) {
+            body.accept(unit);
         }
     }
 

@@ -43,6 +43,14 @@ interface Kernels {
     void dotTile(float[] a, int aOff, int lda, int aRows, float[] b, int bOff, int ldb, int bRows, int k,
                  float[] c, int cOff, int ldc, float alpha, float beta, float[] tmp);
 
+    /**
+     * Columns {@code [j0, j1)} of a one-row product {@code c = alpha a B + beta c}: {@code a} holds k values at
+     * {@code a[aOff + p]}, row p of B starts at {@code b[bOff + p * ldb]}; the sum runs over p in order. c is unread
+     * when beta is 0.
+     */
+    void rowTimesMatrix(float[] a, int aOff, float[] b, int bOff, int ldb, int k, float[] c, int cOff, int j0, int j1,
+                        float alpha, float beta);
+
     /** Rows {@code [r0, r1)} of z (rows of {@code cols}): {@code z += bias}, then ReLU if asked. */
     void biasActivation(float[] z, int zOff, float[] bias, int bOff, int cols, int r0, int r1, boolean relu);
 

@@ -373,6 +373,30 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
+    public void rowTimesMatrix(float[] a, int aOff, float[] b, int bOff, int ldb, int k, float[] c, int cOff,
+                               int j0, int j1, float alpha, float beta) {
+        int j = j0;
+        for (int end = j0 + bound(j1 - j0); j < end; j += L) {
+            FloatVector acc = FloatVector.zero(S);
+            for (int p = 0; p < k; p++) {
+                acc = FloatVector.broadcast(S, a[aOff + p]).fma(FloatVector.fromArray(S, b, bOff + p * ldb + j), acc);
+            }
+            acc = acc.mul(alpha);
+            if (beta != 0f) {
+                acc = FloatVector.fromArray(S, c, cOff + j).fma(FloatVector.broadcast(S, beta), acc);
+            }
+            acc.intoArray(c, cOff + j);
+        }
+        for (; j < j1; j++) {
+            float acc = 0f;
+            for (int p = 0; p < k; p++) {
+                acc = Math.fma(a[aOff + p], b[bOff + p * ldb + j], acc);
+            }
+            c[cOff + j] = beta == 0f ? alpha * acc : Math.fma(beta, c[cOff + j], alpha * acc);
+        }
+    }
+
+    @Override
     public void adam(float[] p, int po, float[] g, int go, float[] m, int mo, float[] v, int vo, int i0, int i1,
                      float rate, float beta1, float beta2, float eps, float weightDecay, boolean decoupled,
                      float bc1, float bc2) {

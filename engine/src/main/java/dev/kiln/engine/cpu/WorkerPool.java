@@ -30,13 +30,19 @@ final class WorkerPool implements AutoCloseable {
     private static final long YIELD_AFTER_NANOS = 20_000;
 
     private final int size;
-    private final Thread[] threads; // size - 1 workers; the caller is worker 0
+    private final Worker[] threads; // size - 1 workers; the caller is worker 0
     private final boolean[] parkedFlags; // written and read only through PARKED (volatile semantics)
-    /** Generation in the high 32 bits, next unclaimed unit in the low 32 bits. */
+    /** Jobs of up to this many units are claimed with affinity (see {@link #run}). */
+    static final int AFFINE_MAX_UNITS = 32;
+    /**
+     * Generation in the high 32 bits; in the low 32 bits the next unclaimed unit, or for an affine job the mask of
+     * claimed units. All ones there (-1) closes a generation.
+     */
     private final AtomicLong ticket = new AtomicLong();
     private final AtomicInteger done = new AtomicInteger();
     private volatile Job job;
     private volatile int units;
+    private volatile boolean affine;
     private volatile Throwable failure;
     private volatile boolean closed;
     private int generation;
@@ -49,13 +55,35 @@ final class WorkerPool implements AutoCloseable {
             throw new IllegalArgumentException("a pool needs at least one thread, got " + size);
         }
         this.size = size;
-        this.threads = new Thread[size - 1];
+        this.threads = new Worker[size - 1];
         this.parkedFlags = new boolean[size];
         for (int i = 0; i < threads.length; i++) {
-            int worker = i + 1;
-            threads[i] = Thread.ofPlatform().daemon().name(name + "-" + worker).unstarted(() -> loop(worker));
+            threads[i] = new Worker(this, i + 1, name + "-" + (i + 1));
             threads[i].start();
         }
+    }
+
+    /** A pool thread that knows its index, so code running a unit can ask {@link #currentWorker()}. */
+    private static final class Worker extends Thread {
+        final WorkerPool pool;
+        final int index;
+
+        Worker(WorkerPool pool, int index, String name) {
+            super(name);
+            this.pool = pool;
+            this.index = index;
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            pool.loop(index);
+        }
+    }
+
+    /** The index of this pool's thread running the calling code: 1 .. size - 1 on a worker, 0 on any other thread. */
+    int currentWorker() {
+        return Thread.currentThread() instanceof Worker w && w.pool == this ? w.index : 0;
     }
 
     /** Threads that run jobs, the caller included. */
@@ -72,7 +100,13 @@ final class WorkerPool implements AutoCloseable {
         return ids;
     }
 
-    /** Runs units {@code [0, count)} of {@code j} on whichever threads claim them; returns when all are done. */
+    /**
+     * Runs units {@code [0, count)} of {@code j} on whichever threads claim them; returns when all are done. A job of
+     * up to {@value #AFFINE_MAX_UNITS} units is affine: thread {@code w} first claims units {@code w, w + size, ...}
+     * and only then any left, so from one step to the next the same thread tends to do the same unit and finds its
+     * data in its own cache (a training step's shards: rows, activations, gradient copies), while a thread that is
+     * late still holds nobody up.
+     */
     void run(Job j, int count) {
         if (size == 1 || count <= 1) {
             for (int u = 0; u < count; u++) {
@@ -86,6 +120,7 @@ final class WorkerPool implements AutoCloseable {
         failure = null;
         job = j;
         units = count;
+        affine = count <= AFFINE_MAX_UNITS;
         done.set(0);
         int gen = ++generation;
         ticket.set((long) gen << 32); // volatile write: publishes job and units to the workers
@@ -96,13 +131,13 @@ final class WorkerPool implements AutoCloseable {
         }
         Throwable mine = null;
         try {
-            claimAndRun(j, gen, count, 0);
+            claim(j, gen, count, count <= AFFINE_MAX_UNITS, 0);
         } catch (Throwable t) {
             mine = t;
         }
         awaitUnits(count);
         // close this generation before the next job's fields are written: a late claim on it must fail
-        ticket.set(((long) gen << 32) | Integer.MAX_VALUE);
+        ticket.set(((long) gen << 32) | 0xFFFF_FFFFL);
         Throwable theirs = failure;
         if (mine != null || theirs != null) {
             Throwable t = mine != null ? mine : theirs;
@@ -117,11 +152,15 @@ final class WorkerPool implements AutoCloseable {
     }
 
     /** Claims and runs units of generation {@code gen} until none is left (or a newer job replaced it). */
-    private void claimAndRun(Job j, int gen, int count, int worker) {
+    private void claim(Job j, int gen, int count, boolean affine, int worker) {
+        if (affine) {
+            claimAffine(j, gen, count, worker);
+            return;
+        }
         while (true) {
             long t = ticket.get();
             int unit = (int) t;
-            if ((int) (t >>> 32) != gen || unit >= count) {
+            if ((int) (t >>> 32) != gen || unit < 0 || unit >= count) {
                 return;
             }
             if (ticket.compareAndSet(t, t + 1)) {
@@ -130,6 +169,42 @@ final class WorkerPool implements AutoCloseable {
                 } finally {
                     done.incrementAndGet();
                 }
+            }
+        }
+    }
+
+    /** This thread's own units first (every size-th from its index), then any left; the ticket holds a claim mask. */
+    private void claimAffine(Job j, int gen, int count, int worker) {
+        for (int u = worker; u < count; u += size) {
+            if (!claimUnit(j, gen, u, worker)) {
+                return;
+            }
+        }
+        for (int u = 0; u < count; u++) {
+            if (u % size != worker && !claimUnit(j, gen, u, worker)) {
+                return;
+            }
+        }
+    }
+
+    /** Claims unit {@code u} of generation {@code gen} and runs it if free; false once the generation is over. */
+    private boolean claimUnit(Job j, int gen, int u, int worker) {
+        long bit = 1L << u;
+        while (true) {
+            long t = ticket.get();
+            if ((int) (t >>> 32) != gen) {
+                return false;
+            }
+            if ((t & bit) != 0) {
+                return true; // someone else has it
+            }
+            if (ticket.compareAndSet(t, t | bit)) {
+                try {
+                    j.run(u, worker);
+                } finally {
+                    done.incrementAndGet();
+                }
+                return true;
             }
         }
     }
@@ -174,8 +249,9 @@ final class WorkerPool implements AutoCloseable {
             // closing this generation (unit MAX_VALUE), so a claim that succeeds used this job's fields
             Job j = job;
             int count = units;
+            boolean aff = affine;
             try {
-                claimAndRun(j, seen, count, worker);
+                claim(j, seen, count, aff, worker);
             } catch (Throwable e) {
                 failure = e;
             }

@@ -122,6 +122,26 @@ public interface Device extends AutoCloseable {
      */
     Runnable replayable(Runnable body);
 
+    /**
+     * How many shards a training step of {@code rows} rows over a network of {@code parameters} parameters is best
+     * cut into (see {@link #forEachShard}); 1 means not at all. It must depend on its arguments only, never on the
+     * thread count, so that results do not either. The default is 1: a GPU runs a whole batch per kernel.
+     */
+    default int preferredShards(int rows, long parameters) {
+        return 1;
+    }
+
+    /**
+     * Runs {@code body} for each shard {@code s} in {@code [0, shards)}. The shards must write disjoint tensors
+     * (each its own rows, gradient copy and stats), so a device may run them at the same time, each shard's ops in
+     * order; the default runs them one after the other. Inside a replayable body this is part of the step.
+     */
+    default void forEachShard(int shards, java.util.function.IntConsumer body) {
+        for (int s = 0; s < shards; s++) {
+            body.accept(s);
+        }
+    }
+
     /** Waits until every operation issued so far has finished. */
     void synchronize();
 

@@ -231,6 +231,12 @@ public final class ValidatingDevice implements Device {
     }
 
     /** The body itself, run eagerly through this device: a captured graph would hide its ops from the check. */
+    /** The candidate's, so that a validated run cuts its steps as the candidate alone would. */
+    @Override
+    public int preferredShards(int rows, long parameters) {
+        return candidate.preferredShards(rows, parameters);
+    }
+
     @Override
     public Runnable replayable(Runnable body) {
         return body;

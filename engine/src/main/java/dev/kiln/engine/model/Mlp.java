@@ -20,8 +20,7 @@ public final class Mlp {
     private final Tensor grads;  // (1, Q)
     private final Tensor[] w;    // (O, I) views of params
     private final Tensor[] b;    // (1, O) views of params
-    private final Tensor[] dw;   // (O, I) views of grads
-    private final Tensor[] db;   // (1, O) views of grads
+    private final Gradients gradients; // views of grads
 
     /** Allocates zeroed parameters and gradients for {@code spec} on {@code device}. */
     public Mlp(Device device, LayerSpec spec) {
@@ -33,15 +32,30 @@ public final class Mlp {
         int layers = spec.layerCount();
         w = new Tensor[layers];
         b = new Tensor[layers];
-        dw = new Tensor[layers];
-        db = new Tensor[layers];
         for (int l = 0; l < layers; l++) {
-            int in = spec.inputs(l), out = spec.outputs(l);
-            w[l] = params.slice(spec.weightOffset(l), out, in);
-            b[l] = params.slice(spec.biasOffset(l), 1, out);
-            dw[l] = grads.slice(spec.weightOffset(l), out, in);
-            db[l] = grads.slice(spec.biasOffset(l), 1, out);
+            w[l] = params.slice(spec.weightOffset(l), spec.outputs(l), spec.inputs(l));
+            b[l] = params.slice(spec.biasOffset(l), 1, spec.outputs(l));
         }
+        gradients = gradients(grads);
+    }
+
+    /** Per-layer views of a flat gradient vector: {@code dw[l] (O, I)} and {@code db[l] (1, O)}. */
+    public record Gradients(Tensor[] dw, Tensor[] db) {
+    }
+
+    /** Per-layer views of {@code flat (1, Q)}, laid out like the parameters: a target for {@link #backward}. */
+    public Gradients gradients(Tensor flat) {
+        if (flat.size() != spec.parameterCount()) {
+            throw new IllegalArgumentException("network " + spec + " has " + spec.parameterCount()
+                    + " gradients, got a tensor of " + flat.size());
+        }
+        int layers = spec.layerCount();
+        Tensor[] dw = new Tensor[layers], db = new Tensor[layers];
+        for (int l = 0; l < layers; l++) {
+            dw[l] = flat.slice(spec.weightOffset(l), spec.outputs(l), spec.inputs(l));
+            db[l] = flat.slice(spec.biasOffset(l), 1, spec.outputs(l));
+        }
+        return new Gradients(dw, db);
     }
 
     /** A network on {@code device} with parameters drawn by {@code init} from {@code seed}. */
@@ -134,6 +148,12 @@ public final class Mlp {
      * is computed for the input {@code x}: nobody needs it.
      */
     public void backward(Tensor x, Tensor[] activations, Tensor[] deltas) {
+        backward(x, activations, deltas, gradients);
+    }
+
+    /** {@link #backward(Tensor, Tensor[], Tensor[])} into {@code into} (from {@link #gradients}) instead. */
+    public void backward(Tensor x, Tensor[] activations, Tensor[] deltas, Gradients into) {
+        Tensor[] dw = into.dw(), db = into.db();
         int last = spec.layerCount() - 1;
         device.columnSums(deltas[last], db[last]);
         for (int l = last; l >= 0; l--) {

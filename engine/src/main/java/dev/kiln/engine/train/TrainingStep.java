@@ -7,11 +7,19 @@ import dev.kiln.engine.device.Tensor;
 import dev.kiln.engine.model.Mlp;
 import dev.kiln.engine.optim.OptimizerState;
 
+import java.util.function.IntConsumer;
+
 /**
  * One training step, written once as a sequence of device operations and wrapped with
  * {@link Device#replayable}: gather a batch at the device-side cursor, forward, softmax cross-entropy (loss and
  * correct count accumulate in a device-side stats tensor), backward, optimizer update, advance the cursor. A GPU
  * captures it as a graph; the host only calls {@link #fullBatch()} again and again.
+ *
+ * <p>When the device asks for it ({@link Device#preferredShards}; the CPU does for small networks), the batch is
+ * cut into S shards of consecutive rows that run everything up to the gradients on their own
+ * ({@link Device#forEachShard}), each into its own gradient copy, loss and count; the copies are then summed,
+ * weighted by each shard's share of the rows, and one optimizer update follows. Each shard keeps a cursor that
+ * runs its first row ahead of the batch's.
  *
  * <p>When N is not a multiple of B, {@link #partialBatch()} is the same body on the first {@code N mod B} rows of
  * every buffer, so the last batch's loss is averaged over its real size. This class holds no epoch logic.
@@ -19,15 +27,20 @@ import dev.kiln.engine.optim.OptimizerState;
 public final class TrainingStep {
     private final Device device;
     private final DeviceDataset data;
+    private final Mlp model;
+    private final OptimizerState optimizer;
     private final int batchSize;
-    private final Tensor x;         // F32 (B, P)
-    private final Tensor y;         // I32 (B, 1)
-    private final Tensor[] acts;    // (B, O_l) per layer; the last is the logits (B, C)
-    private final Tensor[] deltas;  // (B, O_l) per layer; the last is dLoss/dlogits
-    private final Tensor stats;     // F32 (1, 2): loss sum, correct count, since the last resetStats
-    private final Tensor cursor;    // I32 (1, 1): position in the epoch order
+    private final Tensor x;          // F32 (B, P)
+    private final Tensor y;          // I32 (B, 1)
+    private final Tensor[] acts;     // (B, O_l) per layer; the last is the logits (B, C)
+    private final Tensor[] deltas;   // (B, O_l) per layer; the last is dLoss/dlogits
+    private final Tensor stats;      // F32 (S, 2): per shard loss sum and correct count, since the last resetStats
+    private final Tensor cursors;    // I32 (S, 1): per shard position in the epoch order, of its first row
+    private final Tensor[] cursor;   // (1, 1) views of cursors, one per slot
+    private final Tensor shardGrads; // F32 (S, Q): per shard gradient copies; null when no step is sharded
+    private final int[] fullStarts;  // first row of each cursor's shard in a full batch (0 past its shards)
     private final Runnable full;
-    private final Runnable partial; // null when B divides N
+    private final Runnable partial;  // null when B divides N
 
     public TrainingStep(Mlp model, OptimizerState optimizer, DeviceDataset data, int batchSize) {
         if (batchSize <= 0) {
@@ -35,29 +48,109 @@ public final class TrainingStep {
         }
         this.device = model.device();
         this.data = data;
+        this.model = model;
+        this.optimizer = optimizer;
         this.batchSize = Math.min(batchSize, data.size());
-        int b = this.batchSize;
+        int b = this.batchSize, rest = data.size() % b, q = model.spec().parameterCount();
+        int fullShards = device.preferredShards(b, q);
+        int partialShards = rest == 0 ? 1 : device.preferredShards(rest, q);
+        int slots = Math.max(fullShards, partialShards);
         x = device.allocate(DType.F32, b, model.spec().inputSize());
         y = device.allocate(DType.I32, b, 1);
         acts = model.allocateActivations(b);
         deltas = model.allocateActivations(b);
-        stats = device.allocate(DType.F32, 1, 2);
-        cursor = device.allocate(DType.I32, 1, 1);
-        full = device.replayable(() -> body(model, optimizer, x, y, acts, deltas, b));
-        int rest = data.size() % b;
-        partial = rest == 0 ? null : device.replayable(() -> body(model, optimizer,
-                x.firstRows(rest), y.firstRows(rest), Mlp.firstRows(acts, rest), Mlp.firstRows(deltas, rest), rest));
+        stats = device.allocate(DType.F32, slots, 2);
+        cursors = device.allocate(DType.I32, slots, 1);
+        cursor = new Tensor[slots];
+        for (int s = 0; s < slots; s++) {
+            cursor[s] = cursors.slice(s, 1, 1);
+        }
+        shardGrads = slots > 1 ? device.allocate(DType.F32, slots, q) : null;
+        fullStarts = new int[slots];
+        System.arraycopy(starts(b, fullShards), 0, fullStarts, 0, fullShards);
+        full = device.replayable(plan(b, fullShards));
+        partial = rest == 0 ? null : device.replayable(plan(rest, partialShards));
+        rewind();
     }
 
-    private void body(Mlp model, OptimizerState optimizer, Tensor x, Tensor y, Tensor[] acts, Tensor[] deltas, int rows) {
-        int last = acts.length - 1;
-        device.gatherBatch(data.images(), data.labels(), data.order(), cursor, x, y);
-        model.forward(x, acts);
-        device.softmaxCrossEntropy(acts[last], y, deltas[last], stats);
-        device.countCorrect(acts[last], y, stats);
-        model.backward(x, acts, deltas);
-        optimizer.issueUpdate(model.parameterTensor(), model.gradientTensor());
-        device.addInt(cursor, rows);
+    /** First row of each of {@code shards} near-equal runs of consecutive rows out of {@code rows}, and the end. */
+    private static int[] starts(int rows, int shards) {
+        int[] s = new int[shards + 1];
+        for (int i = 0; i <= shards; i++) {
+            s[i] = (int) ((long) rows * i / shards);
+        }
+        return s;
+    }
+
+    /** The body of a step over the first {@code rows} rows of the buffers, cut into {@code shards}. */
+    private Runnable plan(int rows, int shards) {
+        if (shards == 1) {
+            Runnable pass = pass(0, rows, 0, model.gradientTensor());
+            return () -> {
+                pass.run();
+                advanceCursors(rows);
+                optimizer.issueUpdate(model.parameterTensor(), model.gradientTensor());
+            };
+        }
+        int q = model.spec().parameterCount();
+        int[] start = starts(rows, shards);
+        Runnable[] passes = new Runnable[shards];
+        float[] share = new float[shards]; // each shard's loss is its own rows' mean: weigh it by its rows
+        for (int s = 0; s < shards; s++) {
+            passes[s] = pass(s, start[s + 1] - start[s], start[s], shardGrads.slice((long) s * q, 1, q));
+            share[s] = (float) (start[s + 1] - start[s]) / rows;
+        }
+        Tensor weights = device.allocate(DType.F32, 1, shards); // (1, S)
+        device.upload(share, weights);
+        Tensor copies = shardGrads.firstRows(shards);           // (S, Q)
+        IntConsumer shard = s -> passes[s].run();
+        return () -> {
+            device.forEachShard(shards, shard);
+            device.gemm(false, false, 1f, weights, copies, 0f, model.gradientTensor()); // (1, S) x (S, Q)
+            advanceCursors(rows);
+            optimizer.issueUpdate(model.parameterTensor(), model.gradientTensor());
+        };
+    }
+
+    /**
+     * Gather, forward, loss and backward for rows {@code [start, start + rows)} of the buffers, with cursor and stats
+     * slot {@code slot}, into {@code grads (1, Q)}. The slot's cursor is moved to the first row before the gather
+     * and back after it, so between steps every cursor is the batch's position plus its full-batch start.
+     */
+    private Runnable pass(int slot, int rows, int start, Tensor grads) {
+        int p = x.cols();
+        Tensor xs = x.slice((long) start * p, rows, p);          // (rows, P)
+        Tensor ys = y.slice(start, rows, 1);                      // (rows, 1)
+        Tensor[] as = new Tensor[acts.length], ds = new Tensor[acts.length];
+        for (int l = 0; l < acts.length; l++) {
+            int o = acts[l].cols();
+            as[l] = acts[l].slice((long) start * o, rows, o);     // (rows, O_l)
+            ds[l] = deltas[l].slice((long) start * o, rows, o);
+        }
+        Tensor st = stats.slice(2L * slot, 1, 2);
+        Tensor at = cursor[slot];
+        Mlp.Gradients into = model.gradients(grads);
+        int shift = start - fullStarts[slot], last = acts.length - 1;
+        return () -> {
+            if (shift != 0) {
+                device.addInt(at, shift);
+            }
+            device.gatherBatch(data.images(), data.labels(), data.order(), at, xs, ys);
+            if (shift != 0) {
+                device.addInt(at, -shift);
+            }
+            model.forward(xs, as);
+            device.softmaxCrossEntropy(as[last], ys, ds[last], st);
+            device.countCorrect(as[last], ys, st);
+            model.backward(xs, as, ds, into);
+        };
+    }
+
+    /** Moves every cursor on by the step's rows (after the shards: each moves its own during the gather). */
+    private void advanceCursors(int rows) {
+        for (Tensor c : cursor) {
+            device.addInt(c, rows);
+        }
     }
 
     /** Batch rows B (the requested size, or N when N is smaller). */
@@ -78,9 +171,9 @@ public final class TrainingStep {
     /** Runs a step on the last N mod B samples; null when there is no partial batch. */
     public Runnable partialBatch() { return partial; }
 
-    /** Puts the cursor back at the start of the order (before an epoch). */
+    /** Puts the cursors back at the start of the order (before an epoch). */
     public void rewind() {
-        device.fill(cursor, 0);
+        device.upload(fullStarts, cursors);
     }
 
     /** Zeroes the loss sum and correct count. */
@@ -90,8 +183,13 @@ public final class TrainingStep {
 
     /** Downloads {loss sum, correct count} accumulated since {@link #resetStats}; waits for the device. */
     public float[] readStats() {
+        float[] perSlot = new float[(int) stats.size()];
+        device.download(stats, perSlot);
         float[] s = new float[2];
-        device.download(stats, s);
+        for (int i = 0; i < perSlot.length; i += 2) { // in slot order, so the sums do not depend on the threads
+            s[0] += perSlot[i];
+            s[1] += perSlot[i + 1];
+        }
         return s;
     }
 

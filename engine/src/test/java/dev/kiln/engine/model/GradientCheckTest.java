@@ -2,6 +2,7 @@ package dev.kiln.engine.model;
 
 import dev.kiln.data.Dataset;
 import dev.kiln.engine.DeviceDataset;
+import dev.kiln.engine.ShardedReference;
 import dev.kiln.engine.TestData;
 import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.ReferenceDevice;
@@ -167,7 +168,16 @@ class GradientCheckTest {
 
     @Test
     void deviceGradientsMatchTheDoubleImplementationIncludingThePartialBatch() {
-        Device device = new ReferenceDevice();
+        deviceGradientsMatchTheDoubleImplementation(new ReferenceDevice());
+    }
+
+    /** Full batch in shards of 2 + 2 rows, the partial batch in 1 + 2: each shard's rows, cursor and share. */
+    @Test
+    void shardedStepGradientsMatchTheDoubleImplementationIncludingThePartialBatch() {
+        deviceGradientsMatchTheDoubleImplementation(new ShardedReference(2));
+    }
+
+    private static void deviceGradientsMatchTheDoubleImplementation(Device device) {
         Dataset data = TestData.random("grad", 7, 6, 3, 9);
         float[] params = Init.PYTORCH_DEFAULT.initialize(SPEC, 3);
         Mlp mlp = new Mlp(device, SPEC);

@@ -1,0 +1,124 @@
+package dev.kiln.engine.cpu;
+
+import dev.kiln.data.Dataset;
+import dev.kiln.engine.DeviceDataset;
+import dev.kiln.engine.TestData;
+import dev.kiln.engine.train.TrainingStep;
+import dev.kiln.engine.device.Device;
+import dev.kiln.engine.device.ReferenceDevice;
+import dev.kiln.engine.model.Init;
+import dev.kiln.engine.model.LayerSpec;
+import dev.kiln.engine.model.Mlp;
+import dev.kiln.engine.optim.Optimizer;
+import dev.kiln.engine.optim.OptimizerState;
+import org.junit.jupiter.api.Test;
+
+import java.lang.management.ManagementFactory;
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The CPU device's sharded training step: the same numbers for any thread count, close to the unsharded reference. */
+class ShardedStepTest {
+    private static final LayerSpec SPEC = new LayerSpec(60, 24, 16, 10);
+    /** Two full batches of 256 (4 shards of 64 on the CPU device) and a partial batch of 200 (3 shards). */
+    private static final int BATCH = 256, N = 2 * BATCH + 200;
+    private static final Dataset DATA = TestData.separable("shards", N, 60, 10, 5);
+
+    /** One epoch in a shuffled order, then a second: {parameters, then loss sum and correct count per epoch}. */
+    private static float[][] twoEpochs(Device device) {
+        Mlp model = Mlp.initialized(device, SPEC, Init.PYTORCH_DEFAULT, 11);
+        OptimizerState adam = new OptimizerState(device, Optimizer.Adam.defaults(), SPEC.parameterCount());
+        DeviceDataset data = DeviceDataset.upload(device, DATA);
+        TrainingStep step = new TrainingStep(model, adam, data, BATCH);
+        int[] order = new int[N];
+        for (int i = 0; i < N; i++) {
+            order[i] = (int) ((i * 7919L) % N);
+        }
+        data.setOrder(order);
+        float[] stats = new float[4];
+        for (int epoch = 0; epoch < 2; epoch++) {
+            step.rewind();
+            step.resetStats();
+            for (int s = 0; s < step.fullBatches(); s++) {
+                step.fullBatch().run();
+            }
+            step.partialBatch().run();
+            System.arraycopy(step.readStats(), 0, stats, 2 * epoch, 2);
+        }
+        return new float[][] {model.parameters(), stats};
+    }
+
+    @Test
+    void theCpuDeviceCutsTheseStepsIntoShards() {
+        try (CpuDevice cpu = new CpuDevice(CpuDevice.widestVectorBits(), 2)) {
+            assertEquals(4, cpu.preferredShards(BATCH, SPEC.parameterCount()));
+            assertEquals(3, cpu.preferredShards(200, SPEC.parameterCount()));
+            assertEquals(1, cpu.preferredShards(64, SPEC.parameterCount()), "batch 64 stays whole");
+            assertEquals(1, cpu.preferredShards(BATCH, 1_863_690), "the wide net splits each op instead");
+        }
+    }
+
+    @Test
+    void shardedStepsAreBitIdenticalForOneTwoAndThreeThreadsAndCloseToTheReference() {
+        float[][] reference = twoEpochs(new ReferenceDevice());
+        for (int bits : new int[] {0, CpuDevice.widestVectorBits()}) {
+            float[][] one;
+            try (CpuDevice cpu = new CpuDevice(bits, 1)) {
+                one = twoEpochs(cpu);
+            }
+            for (int threads : new int[] {2, 3}) {
+                try (CpuDevice cpu = new CpuDevice(bits, threads)) {
+                    float[][] many = twoEpochs(cpu);
+                    assertArrayEquals(one[0], many[0], bits + "-bit, " + threads + " threads: parameters");
+                    assertArrayEquals(one[1], many[1], bits + "-bit, " + threads + " threads: loss and count");
+                }
+            }
+            // 6 Adam steps: each moves a parameter by about lr = 1e-3, so rounding shows far below that
+            for (int i = 0; i < reference[0].length; i++) {
+                assertEquals(reference[0][i], one[0][i], 2e-5f, bits + "-bit: parameter " + i);
+            }
+            for (int e = 0; e < 2; e++) {
+                assertEquals(reference[1][2 * e], one[1][2 * e], 1e-4f * reference[1][2 * e], "loss sum, epoch " + e);
+                assertEquals(reference[1][2 * e + 1], one[1][2 * e + 1], 2f, "correct count, epoch " + e);
+            }
+        }
+    }
+
+    @Test
+    void aShardedStepAllocatesNothingOnAnyThread() {
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (CpuDevice cpu = new CpuDevice(CpuDevice.widestVectorBits(), 3)) {
+            Mlp model = Mlp.initialized(cpu, SPEC, Init.PYTORCH_DEFAULT, 11);
+            OptimizerState adam = new OptimizerState(cpu, Optimizer.Adam.defaults(), SPEC.parameterCount());
+            DeviceDataset data = DeviceDataset.upload(cpu, DATA);
+            data.useIdentityOrder();
+            TrainingStep step = new TrainingStep(model, adam, data, BATCH);
+            long[] workers = cpu.workerThreadIds();
+            long best = Long.MAX_VALUE;
+            for (int round = 0; round < 400 && best > 0; round++) { // until the JIT has compiled the step
+                long before = Arrays.stream(threads.getThreadAllocatedBytes(workers)).sum();
+                long mine = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 20; i++) {
+                    step.rewind();
+                    step.fullBatch().run();
+                }
+                mine = threads.getCurrentThreadAllocatedBytes() - mine;
+                best = Math.min(best, mine + Arrays.stream(threads.getThreadAllocatedBytes(workers)).sum() - before);
+            }
+            assertTrue(best < 20 * 16, "a compiled sharded step still allocates: " + best + " bytes over 20 steps");
+        }
+    }
+
+    @Test
+    void shardsCannotNest() {
+        try (CpuDevice cpu = new CpuDevice(CpuDevice.widestVectorBits(), 2)) {
+            var e = assertThrows(IllegalStateException.class, () -> cpu.forEachShard(2, s -> cpu.forEachShard(2, t -> {
+            })));
+            assertTrue(e.getMessage().contains("inside a shard"), e.getMessage());
+        }
+    }
+}
