@@ -67,6 +67,7 @@ public final class StepTimes {
                     }
                     if (e > 0) {
                         perStep[blocks++] = (System.nanoTime() - t0) / 1e3 / block;
+                        if (Boolean.getBoolean("trace")) System.out.printf("%d:%d %.0f%n", e, b, perStep[blocks - 1]);
                     }
                 }
             }

@@ -32,7 +32,7 @@ public final class CpuDevice extends ReferenceDevice {
     public static final String VECTOR_BITS_PROPERTY = "kiln.vectorBits";
 
     /** Rows of op(B) packed per panel block: a 256 x 48 block of floats (48 KiB at 512 bits) stays in L1/L2 beside the A rows. */
-    static final int KC = 256;
+    static final int KC = 128;
     /** Below this many multiply-adds a GEMM runs on the caller (a hand-off costs about a microsecond). */
     static final long GEMM_PARALLEL_MIN = 1 << 17;
     /** Below this many elements an elementwise op runs on the caller. */
@@ -51,10 +51,10 @@ public final class CpuDevice extends ReferenceDevice {
     static final int GATHER_AHEAD = 64;
     /** Elements per unit of optimizer work (a multiple of 64, so vector loops stay aligned). */
     static final int ELEMENT_CHUNK = 4096;
-    /** Row tiles per GEMM unit: up to 16 tiles of op(A) rows against one panel read in place. */
-    static final int TILES_PER_UNIT = 16;
-    /** Row tiles per GEMM unit when the unit packs its panel first: more, so the packing is amortised. */
-    static final int PACKED_TILES_PER_UNIT = 64;
+    /** Rows of op(A) per GEMM unit, packed per k block into a thread's buffer (130 x 256 floats, in L2). */
+    static final int MC = 26 * Kernels.MR;
+    /** Most panels of op(B) per GEMM unit, packed once per k block for all the unit's rows (KC x 16 x 48 floats). */
+    static final int MAX_PANELS_PER_UNIT = 16;
     /**
      * Shortest k for the dot-product GEMM: each of its outputs ends in a horizontal vector sum and a scalar tail,
      * which only long dot products amortise (at k = 25 it is seven times slower than packing B^T).
@@ -99,6 +99,7 @@ public final class CpuDevice extends ReferenceDevice {
     // per thread, indexed by worker: packed op(B) blocks (KC x panelWidth) and one accumulated tile (MR x panelWidth,
     // or the dot tile's DOT_A_ROWS x DOT_B_ROWS vectors)
     private final float[][] packed;
+    private final float[][] packedA; // per thread: MC x KC floats of op(A), tile by tile
     private final float[][] tileScratch;
 
     /** The device for {@code kiln --device cpu}: width from {@value #VECTOR_BITS_PROPERTY} or the CPU's widest. */
@@ -122,7 +123,8 @@ public final class CpuDevice extends ReferenceDevice {
         this.kernels = KernelLoader.load(vectorBits);
         this.pool = new WorkerPool(threads, "kiln-cpu");
         int nr = kernels.panelWidth();
-        this.packed = new float[threads][KC * nr];
+        this.packed = new float[threads][MAX_PANELS_PER_UNIT * KC * nr];
+        this.packedA = new float[threads][MC * KC];
         this.tileScratch = new float[threads][Math.max(Kernels.MR * nr, Kernels.DOT_A_ROWS * Kernels.DOT_B_ROWS * nr)];
         this.lanes = new Lane[threads];
         for (int i = 0; i < threads; i++) {
@@ -274,14 +276,20 @@ public final class CpuDevice extends ReferenceDevice {
         j.k = k;
         j.alpha = alpha;
         j.beta = beta;
-        j.rowTiles = (m + Kernels.MR - 1) / Kernels.MR;
-        // B is packed when transposed, and when its rows are a multiple of 1 KiB apart: read in place, a panel's
-        // rows would then fall into a few L1 sets and evict each other (the wide net's 1024-wide layers)
-        j.packAll = transB || j.ldb % 256 == 0;
-        j.tilesPerUnit = j.packAll ? PACKED_TILES_PER_UNIT : TILES_PER_UNIT;
-        j.rowBlocks = (j.rowTiles + j.tilesPerUnit - 1) / j.tilesPerUnit;
+        // k in near-equal blocks of at most KC (784 is 4 x 196, not 3 x 256 + 16), a multiple of 4 where it can be
+        int blocks = (k + KC - 1) / KC;
+        j.kc = Math.min(KC, ((k + blocks - 1) / blocks + 3) & ~3);
+        // Units: one per thread where the shape allows, since each column block packs all its rows of A again and
+        // each row split packs its panels of B again; columns first (B, often a transposed weight, costs more to
+        // pack). How the units fall never changes a result, so this may follow the thread count (1 inside a shard,
+        // where the op runs whole on one thread).
+        int threads = worker != 0 || callerInShard ? 1 : pool.size();
         int panels = (n + kernels.panelWidth() - 1) / kernels.panelWidth();
-        dispatch(worker, j, panels * j.rowBlocks, (long) m * n * k, GEMM_PARALLEL_MIN);
+        j.panelsPerUnit = Math.min(MAX_PANELS_PER_UNIT, (panels + threads - 1) / threads);
+        j.colBlocks = (panels + j.panelsPerUnit - 1) / j.panelsPerUnit;
+        j.rowTiles = (m + Kernels.MR - 1) / Kernels.MR;
+        j.rowSplits = Math.clamp((threads + j.colBlocks - 1) / j.colBlocks, 1, Math.max(1, j.rowTiles / 8));
+        dispatch(worker, j, j.rowSplits * j.colBlocks, (long) m * n * k, GEMM_PARALLEL_MIN);
     }
 
     /**
@@ -333,57 +341,92 @@ public final class CpuDevice extends ReferenceDevice {
     }
 
     /**
-     * {@code C (M, N) = alpha op(A) (M, K) op(B) (K, N) + beta C}. Units are (panel, block of up to
-     * {@link #TILES_PER_UNIT} row tiles), panel-major; a unit packs its panel's op(B) k-blocks into its thread's
-     * buffer (unless a full panel of an untransposed B is read in place) and runs its tiles over each.
+     * {@code C (M, N) = alpha op(A) (M, K) op(B) (K, N) + beta C}, blocked as in BLIS (Van Zee and van de Geijn,
+     * 2015). Units are (a share of the rows, a block of up to {@link #MAX_PANELS_PER_UNIT} panels). For each k block a unit
+     * packs its panels of op(B) into its thread's buffer once, then, {@link #MC} rows at a time, packs op(A) tile by tile and k-major (so the kernel reads A in one
+     * stream whatever A's layout, dW's transposed dz included) and runs every tile over every panel. Every C element
+     * is summed over the same k blocks in the same order however the units fall, so the split never changes a result.
      */
     private final class GemmJob implements WorkerPool.Job {
         float[] a, b, c;
-        int aOff, rowStride, kStride, bOff, ldb, cOff, m, n, k, rowTiles, rowBlocks, tilesPerUnit;
-        boolean transB, packAll;
+        int aOff, rowStride, kStride, bOff, ldb, cOff, m, n, k, kc, rowTiles, rowSplits, colBlocks, panelsPerUnit;
+        boolean transB;
         float alpha, beta;
 
         @Override
         public void run(int unit, int worker) {
-            int nr = kernels.panelWidth();
-            float[] pack = packed[worker], tmp = tileScratch[worker];
-            int panel = unit / rowBlocks, t0 = unit % rowBlocks * tilesPerUnit, t1 = Math.min(rowTiles, t0 + tilesPerUnit);
-            int j0 = panel * nr, width = Math.min(nr, n - j0);
-            // otherwise a full panel of an untransposed B is read in place: its rows are already contiguous
-            boolean inPlace = !packAll && width == nr;
-            for (int p0 = 0; p0 < k; p0 += KC) {
-                int kc = Math.min(KC, k - p0);
-                if (!inPlace) {
-                    pack(pack, nr, j0, width, p0, kc);
+            int nr = kernels.panelWidth(), mr = Kernels.MR;
+            float[] pack = packed[worker], aPack = packedA[worker], tmp = tileScratch[worker];
+            int split = unit / colBlocks;
+            int iBegin = (int) ((long) rowTiles * split / rowSplits) * mr;
+            int iEnd = Math.min(m, (int) ((long) rowTiles * (split + 1) / rowSplits) * mr);
+            int jBegin = unit % colBlocks * panelsPerUnit * nr, jEnd = Math.min(n, jBegin + panelsPerUnit * nr);
+            for (int p0 = 0; p0 < k; p0 += kc) {
+                int depth = Math.min(kc, k - p0);
+                for (int j0 = jBegin, q = 0; j0 < jEnd; j0 += nr, q += depth * nr) {
+                    pack(pack, q, nr, j0, Math.min(nr, n - j0), p0, depth);
                 }
-                float[] block = inPlace ? b : pack;
-                int blockOff = inPlace ? bOff + p0 * ldb + j0 : 0, blockStride = inPlace ? ldb : nr;
-                for (int t = t0; t < t1; t++) {
-                    int i0 = t * Kernels.MR;
-                    kernels.gemmTile(a, aOff + i0 * rowStride + p0 * kStride, Math.min(Kernels.MR, m - i0), rowStride,
-                            kStride, block, blockOff, blockStride, kc, c, cOff + i0 * n + j0, n, width, alpha, beta,
-                            p0 == 0, tmp);
+                for (int i0 = iBegin; i0 < iEnd; i0 += MC) {
+                    int i1 = Math.min(iEnd, i0 + MC);
+                    packA(aPack, i0, i1, p0, depth);
+                    for (int j0 = jBegin, q = 0; j0 < jEnd; j0 += nr, q += depth * nr) {
+                        int width = Math.min(nr, n - j0);
+                        for (int t = i0, at = 0; t < i1; t += mr, at += mr * depth) {
+                            kernels.gemmTile(aPack, at, Math.min(mr, i1 - t), pack, q, depth,
+                                    c, cOff + t * n + j0, n, width, alpha, beta, p0 == 0, tmp);
+                        }
+                    }
                 }
             }
         }
 
-        /** packed[p * nr + j] = op(B)(p0 + p, j0 + j) for j < width, zero beyond: a k-major, zero-padded block. */
-        private void pack(float[] dst, int nr, int j0, int width, int p0, int kc) {
+        /**
+         * Rows {@code [i0, i1)} of op(A), columns {@code [p0, p0 + depth)}, as consecutive tiles of MR rows, each
+         * k-major: {@code dst[t * MR * depth + p * MR + r] = op(A)(i0 + t * MR + r, p0 + p)}. The missing rows of a
+         * short last tile are left as they are: the kernel never reads them.
+         */
+        private void packA(float[] dst, int i0, int i1, int p0, int depth) {
+            int mr = Kernels.MR;
+            for (int t = i0, d = 0; t < i1; t += mr, d += mr * depth) {
+                int rows = Math.min(mr, i1 - t);
+                if (kStride == 1) { // a row of op(A) is contiguous along k
+                    for (int r = 0; r < rows; r++) {
+                        int src = aOff + (t + r) * rowStride + p0;
+                        for (int p = 0, o = d + r; p < depth; p++, o += mr) {
+                            dst[o] = a[src + p];
+                        }
+                    }
+                } else { // transposed: op(A)'s rows sit side by side, one k apart by kStride
+                    for (int p = 0; p < depth; p++) {
+                        int src = aOff + t + (p0 + p) * kStride, o = d + p * mr;
+                        for (int r = 0; r < rows; r++) {
+                            dst[o + r] = a[src + r];
+                        }
+                    }
+                }
+            }
+        }
+
+        /**
+         * {@code dst[q + p * nr + j] = op(B)(p0 + p, j0 + j)} for j < width, zero beyond: a k-major, zero-padded
+         * panel.
+         */
+        private void pack(float[] dst, int q, int nr, int j0, int width, int p0, int kc) {
             if (transB) { // op(B)(p, j) = b[j * ldb + p]: read rows of b, write columns of the block
                 for (int j = 0; j < width; j++) {
                     int src = bOff + (j0 + j) * ldb + p0;
-                    for (int p = 0, d = j; p < kc; p++, d += nr) {
+                    for (int p = 0, d = q + j; p < kc; p++, d += nr) {
                         dst[d] = b[src + p];
                     }
                 }
             } else {
-                for (int p = 0; p < kc; p++) {
-                    System.arraycopy(b, bOff + (p0 + p) * ldb + j0, dst, p * nr, width);
+                for (int p = 0; p < kc; p++) { // a vector copy: System.arraycopy's call costs more for 48 floats
+                    kernels.copy(b, bOff + (p0 + p) * ldb + j0, dst, q + p * nr, width);
                 }
             }
             if (width < nr) {
                 for (int p = 0; p < kc; p++) {
-                    java.util.Arrays.fill(dst, p * nr + width, (p + 1) * nr, 0f);
+                    java.util.Arrays.fill(dst, q + p * nr + width, q + (p + 1) * nr, 0f);
                 }
             }
         }

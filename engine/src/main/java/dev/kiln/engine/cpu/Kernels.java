@@ -26,12 +26,13 @@ interface Kernels {
     int panelWidth();
 
     /**
-     * One tile of {@code C = alpha op(A) op(B) + beta C} over one block of k: rows {@code [0, rows)} of op(A) start at
-     * {@code a[aOff + r * rowStride]} with element p at {@code + p * kStride}; the panel holds {@code k} rows; C's
-     * {@code rows x cols} corner starts at {@code c[cOff]}. The first k block writes {@code alpha * acc + beta * C}
-     * (C unread when beta is 0); later blocks add {@code alpha * acc}. {@code tmp} holds MR * panelWidth floats.
+     * One tile of {@code C = alpha op(A) op(B) + beta C} over one block of k, both operands packed: op(A)'s tile
+     * k-major, {@code a[aOff + p * MR + r]} for row r (rows past {@code rows} are computed and never stored), and
+     * op(B)'s panel {@code b[bOff + p * panelWidth + j]}, k rows of it. C's {@code rows x cols} corner starts at
+     * {@code c[cOff]}. The first k block writes {@code alpha * acc + beta * C} (C unread when beta is 0); later
+     * blocks add {@code alpha * acc}. {@code tmp} holds MR * panelWidth floats.
      */
-    void gemmTile(float[] a, int aOff, int rows, int rowStride, int kStride, float[] b, int bOff, int ldb, int k,
+    void gemmTile(float[] a, int aOff, int rows, float[] b, int bOff, int k,
                   float[] c, int cOff, int ldc, int cols, float alpha, float beta, boolean first, float[] tmp);
 
     /**
@@ -75,6 +76,9 @@ interface Kernels {
      * every JVM and CPU, compiled or interpreted. A scalar loop at every width (see the implementation for why).
      */
     void expNonPositive(float[] v, int off, int n);
+
+    /** {@code dst[dOff + i] = src[sOff + i]} for i in {@code [0, n)} (short runs: GEMM packing). */
+    void copy(float[] src, int sOff, float[] dst, int dOff, int n);
 
     /** {@code dst[dOff + i] = (src[sOff + i] & 0xff) / 255f} for i in {@code [0, n)}. */
     void scaleBytes(byte[] src, int sOff, float[] dst, int dOff, int n);

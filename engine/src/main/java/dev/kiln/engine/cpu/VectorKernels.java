@@ -58,40 +58,36 @@ final class VectorKernels implements Kernels {
     // ---- GEMM ----
 
     @Override
-    public void gemmTile(float[] a, int aOff, int rows, int rowStride, int kStride, float[] b, int bOff, int ldb, int k,
+    public void gemmTile(float[] a, int aOff, int rows, float[] b, int bOff, int k,
                          float[] c, int cOff, int ldc, int cols, float alpha, float beta, boolean first, float[] tmp) {
-        // missing rows of a short tile repeat row 0: computed, never stored
-        int o0 = aOff;
-        int o1 = rows > 1 ? aOff + rowStride : aOff;
-        int o2 = rows > 2 ? aOff + 2 * rowStride : aOff;
-        int o3 = rows > 3 ? aOff + 3 * rowStride : aOff;
-        int o4 = rows > 4 ? aOff + 4 * rowStride : aOff;
         if (S == null) {
-            scalarTile(a, o0, o1, o2, o3, o4, kStride, b, bOff, ldb, k, tmp);
+            scalarTile(a, aOff, b, bOff, k, tmp);
         } else {
+            // both strides are constants (MR and NR), so the JIT hoists every bounds check out of the loop; rows
+            // missing from a short tile hold whatever was packed before: computed, never stored
             FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
             FloatVector c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00, c40 = c00, c41 = c00, c42 = c00;
-            for (int p = 0, pb = bOff, pa = 0; p < k; p++, pb += ldb, pa += kStride) {
+            for (int p = 0, pb = bOff, pa = aOff; p < k; p++, pb += NR, pa += MR) {
                 FloatVector b0 = FloatVector.fromArray(S, b, pb);
                 FloatVector b1 = FloatVector.fromArray(S, b, pb + L);
                 FloatVector b2 = FloatVector.fromArray(S, b, pb + 2 * L);
-                FloatVector x = FloatVector.broadcast(S, a[o0 + pa]);
+                FloatVector x = FloatVector.broadcast(S, a[pa]);
                 c00 = x.fma(b0, c00);
                 c01 = x.fma(b1, c01);
                 c02 = x.fma(b2, c02);
-                x = FloatVector.broadcast(S, a[o1 + pa]);
+                x = FloatVector.broadcast(S, a[pa + 1]);
                 c10 = x.fma(b0, c10);
                 c11 = x.fma(b1, c11);
                 c12 = x.fma(b2, c12);
-                x = FloatVector.broadcast(S, a[o2 + pa]);
+                x = FloatVector.broadcast(S, a[pa + 2]);
                 c20 = x.fma(b0, c20);
                 c21 = x.fma(b1, c21);
                 c22 = x.fma(b2, c22);
-                x = FloatVector.broadcast(S, a[o3 + pa]);
+                x = FloatVector.broadcast(S, a[pa + 3]);
                 c30 = x.fma(b0, c30);
                 c31 = x.fma(b1, c31);
                 c32 = x.fma(b2, c32);
-                x = FloatVector.broadcast(S, a[o4 + pa]);
+                x = FloatVector.broadcast(S, a[pa + 4]);
                 c40 = x.fma(b0, c40);
                 c41 = x.fma(b1, c41);
                 c42 = x.fma(b2, c42);
@@ -271,11 +267,10 @@ final class VectorKernels implements Kernels {
     }
 
     /** The scalar tile: the same sums, one fused multiply-add at a time in the same k order. */
-    private static void scalarTile(float[] a, int o0, int o1, int o2, int o3, int o4, int kStride,
-                                   float[] packed, int pOff, int ldp, int k, float[] tmp) {
+    private static void scalarTile(float[] a, int aOff, float[] packed, int pOff, int k, float[] tmp) {
         java.util.Arrays.fill(tmp, 0, MR * NR, 0f);
-        for (int p = 0, pb = pOff, pa = 0; p < k; p++, pb += ldp, pa += kStride) {
-            float x0 = a[o0 + pa], x1 = a[o1 + pa], x2 = a[o2 + pa], x3 = a[o3 + pa], x4 = a[o4 + pa];
+        for (int p = 0, pb = pOff, pa = aOff; p < k; p++, pb += NR, pa += MR) {
+            float x0 = a[pa], x1 = a[pa + 1], x2 = a[pa + 2], x3 = a[pa + 3], x4 = a[pa + 4];
             for (int j = 0; j < NR; j++) {
                 float y = packed[pb + j];
                 tmp[j] = Math.fma(x0, y, tmp[j]);
@@ -369,6 +364,17 @@ final class VectorKernels implements Kernels {
                 sum += d;
             }
             out[outOff + j] = sum;
+        }
+    }
+
+    @Override
+    public void copy(float[] src, int sOff, float[] dst, int dOff, int n) {
+        int i = 0;
+        for (int end = bound(n); i < end; i += L) {
+            FloatVector.fromArray(S, src, sOff + i).intoArray(dst, dOff + i);
+        }
+        for (; i < n; i++) {
+            dst[dOff + i] = src[sOff + i];
         }
     }
 
