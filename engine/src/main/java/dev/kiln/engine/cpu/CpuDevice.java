@@ -100,6 +100,7 @@ public final class CpuDevice extends ReferenceDevice {
     // or the dot tile's DOT_A_ROWS x DOT_B_ROWS vectors)
     private final float[][] packed;
     private final float[][] packedA; // per thread: MC x KC floats of op(A), tile by tile
+    private final int[][] gatherIndex; // per thread: row offsets for packing a transposed op(B)
     private final float[][] tileScratch;
 
     /** The device for {@code kiln --device cpu}: width from {@value #VECTOR_BITS_PROPERTY} or the CPU's widest. */
@@ -125,6 +126,7 @@ public final class CpuDevice extends ReferenceDevice {
         int nr = kernels.panelWidth();
         this.packed = new float[threads][MAX_PANELS_PER_UNIT * KC * nr];
         this.packedA = new float[threads][MC * KC];
+        this.gatherIndex = new int[threads][nr];
         this.tileScratch = new float[threads][Math.max(Kernels.MR * nr, Kernels.DOT_A_ROWS * Kernels.DOT_B_ROWS * nr)];
         this.lanes = new Lane[threads];
         for (int i = 0; i < threads; i++) {
@@ -364,7 +366,7 @@ public final class CpuDevice extends ReferenceDevice {
             for (int p0 = 0; p0 < k; p0 += kc) {
                 int depth = Math.min(kc, k - p0);
                 for (int j0 = jBegin, q = 0; j0 < jEnd; j0 += nr, q += depth * nr) {
-                    pack(pack, q, nr, j0, Math.min(nr, n - j0), p0, depth);
+                    pack(pack, q, nr, j0, Math.min(nr, n - j0), p0, depth, worker);
                 }
                 for (int i0 = iBegin; i0 < iEnd; i0 += MC) {
                     int i1 = Math.min(iEnd, i0 + MC);
@@ -411,14 +413,9 @@ public final class CpuDevice extends ReferenceDevice {
          * {@code dst[q + p * nr + j] = op(B)(p0 + p, j0 + j)} for j < width, zero beyond: a k-major, zero-padded
          * panel.
          */
-        private void pack(float[] dst, int q, int nr, int j0, int width, int p0, int kc) {
+        private void pack(float[] dst, int q, int nr, int j0, int width, int p0, int kc, int worker) {
             if (transB) { // op(B)(p, j) = b[j * ldb + p]: read rows of b, write columns of the block
-                for (int j = 0; j < width; j++) {
-                    int src = bOff + (j0 + j) * ldb + p0;
-                    for (int p = 0, d = q + j; p < kc; p++, d += nr) {
-                        dst[d] = b[src + p];
-                    }
-                }
+                kernels.packTransposed(b, bOff + j0 * ldb + p0, ldb, width, kc, dst, q, nr, gatherIndex[worker]);
             } else {
                 for (int p = 0; p < kc; p++) { // a vector copy: System.arraycopy's call costs more for 48 floats
                     kernels.copy(b, bOff + (p0 + p) * ldb + j0, dst, q + p * nr, width);

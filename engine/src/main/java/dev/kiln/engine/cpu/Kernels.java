@@ -77,6 +77,12 @@ interface Kernels {
      */
     void expNonPositive(float[] v, int off, int n);
 
+    /**
+     * A transposed copy for GEMM packing of a transposed op(B): {@code dst[dOff + p * nr + j] = src[sOff + j * ld + p]}
+     * for j in {@code [0, width)} and p in {@code [0, k)}. {@code idx} is scratch of at least nr ints.
+     */
+    void packTransposed(float[] src, int sOff, int ld, int width, int k, float[] dst, int dOff, int nr, int[] idx);
+
     /** {@code dst[dOff + i] = src[sOff + i]} for i in {@code [0, n)} (short runs: GEMM packing). */
     void copy(float[] src, int sOff, float[] dst, int dOff, int n);
 

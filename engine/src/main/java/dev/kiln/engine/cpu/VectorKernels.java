@@ -368,6 +368,28 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
+    public void packTransposed(float[] src, int sOff, int ld, int width, int k, float[] dst, int dOff, int nr, int[] idx) {
+        int j = 0;
+        if (S != null) { // a gather of L rows' elements p per vector: several times faster than a copy per element
+            for (int i = 0; i < L; i++) {
+                idx[i] = i * ld;
+            }
+            for (; j + L <= width; j += L) {
+                int base = sOff + j * ld, out = dOff + j;
+                for (int p = 0; p < k; p++, out += nr) {
+                    FloatVector.fromArray(S, src, base + p, idx, 0).intoArray(dst, out);
+                }
+            }
+        }
+        for (; j < width; j++) {
+            int in = sOff + j * ld;
+            for (int p = 0, out = dOff + j; p < k; p++, out += nr) {
+                dst[out] = src[in + p];
+            }
+        }
+    }
+
+    @Override
     public void copy(float[] src, int sOff, float[] dst, int dOff, int n) {
         int i = 0;
         for (int end = bound(n); i < end; i += L) {
