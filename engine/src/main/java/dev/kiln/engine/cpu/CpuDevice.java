@@ -101,6 +101,7 @@ public final class CpuDevice extends ReferenceDevice {
     private final float[][] packed;
     private final float[][] packedA; // per thread: MC x KC floats of op(A), tile by tile
     private final int[][] gatherIndex; // per thread: row offsets for packing a transposed op(B)
+    private final int[][] tileIndex;   // per thread: element offsets for packing a tile of op(A)
     private final float[][] tileScratch;
 
     /** The device for {@code kiln --device cpu}: width from {@value #VECTOR_BITS_PROPERTY} or the CPU's widest. */
@@ -127,6 +128,7 @@ public final class CpuDevice extends ReferenceDevice {
         this.packed = new float[threads][MAX_PANELS_PER_UNIT * KC * nr];
         this.packedA = new float[threads][MC * KC];
         this.gatherIndex = new int[threads][nr];
+        this.tileIndex = new int[threads][Kernels.MR * 16];
         this.tileScratch = new float[threads][Math.max(Kernels.MR * nr, Kernels.DOT_A_ROWS * Kernels.DOT_B_ROWS * nr)];
         this.lanes = new Lane[threads];
         for (int i = 0; i < threads; i++) {
@@ -370,7 +372,7 @@ public final class CpuDevice extends ReferenceDevice {
                 }
                 for (int i0 = iBegin; i0 < iEnd; i0 += MC) {
                     int i1 = Math.min(iEnd, i0 + MC);
-                    packA(aPack, i0, i1, p0, depth);
+                    packA(aPack, i0, i1, p0, depth, worker);
                     for (int j0 = jBegin, q = 0; j0 < jEnd; j0 += nr, q += depth * nr) {
                         int width = Math.min(nr, n - j0);
                         for (int t = i0, at = 0; t < i1; t += mr, at += mr * depth) {
@@ -387,11 +389,14 @@ public final class CpuDevice extends ReferenceDevice {
          * k-major: {@code dst[t * MR * depth + p * MR + r] = op(A)(i0 + t * MR + r, p0 + p)}. The missing rows of a
          * short last tile are left as they are: the kernel never reads them.
          */
-        private void packA(float[] dst, int i0, int i1, int p0, int depth) {
+        private void packA(float[] dst, int i0, int i1, int p0, int depth, int worker) {
             int mr = Kernels.MR;
             for (int t = i0, d = 0; t < i1; t += mr, d += mr * depth) {
                 int rows = Math.min(mr, i1 - t);
-                if (kStride == 1) { // a row of op(A) is contiguous along k
+                if (rows == mr) {
+                    kernels.packTile(a, aOff + t * rowStride + p0 * kStride, rowStride, kStride, depth, dst, d,
+                            tileIndex[worker]);
+                } else if (kStride == 1) { // a row of op(A) is contiguous along k
                     for (int r = 0; r < rows; r++) {
                         int src = aOff + (t + r) * rowStride + p0;
                         for (int p = 0, o = d + r; p < depth; p++, o += mr) {

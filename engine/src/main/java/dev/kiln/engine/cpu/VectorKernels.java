@@ -110,6 +110,28 @@ final class VectorKernels implements Kernels {
                 c42.mul(alpha).intoArray(c, cOff + 4 * ldc + 2 * L);
                 return;
             }
+            if (!first && rows == MR && cols == NR) { // a later k block: C += alpha * acc, as storeTile does
+                FloatVector.fromArray(S, c, cOff).add(c00.mul(alpha)).intoArray(c, cOff);
+                FloatVector.fromArray(S, c, cOff + L).add(c01.mul(alpha)).intoArray(c, cOff + L);
+                FloatVector.fromArray(S, c, cOff + 2 * L).add(c02.mul(alpha)).intoArray(c, cOff + 2 * L);
+                int r = cOff + ldc;
+                FloatVector.fromArray(S, c, r).add(c10.mul(alpha)).intoArray(c, r);
+                FloatVector.fromArray(S, c, r + L).add(c11.mul(alpha)).intoArray(c, r + L);
+                FloatVector.fromArray(S, c, r + 2 * L).add(c12.mul(alpha)).intoArray(c, r + 2 * L);
+                r += ldc;
+                FloatVector.fromArray(S, c, r).add(c20.mul(alpha)).intoArray(c, r);
+                FloatVector.fromArray(S, c, r + L).add(c21.mul(alpha)).intoArray(c, r + L);
+                FloatVector.fromArray(S, c, r + 2 * L).add(c22.mul(alpha)).intoArray(c, r + 2 * L);
+                r += ldc;
+                FloatVector.fromArray(S, c, r).add(c30.mul(alpha)).intoArray(c, r);
+                FloatVector.fromArray(S, c, r + L).add(c31.mul(alpha)).intoArray(c, r + L);
+                FloatVector.fromArray(S, c, r + 2 * L).add(c32.mul(alpha)).intoArray(c, r + 2 * L);
+                r += ldc;
+                FloatVector.fromArray(S, c, r).add(c40.mul(alpha)).intoArray(c, r);
+                FloatVector.fromArray(S, c, r + L).add(c41.mul(alpha)).intoArray(c, r + L);
+                FloatVector.fromArray(S, c, r + 2 * L).add(c42.mul(alpha)).intoArray(c, r + 2 * L);
+                return;
+            }
             c00.intoArray(tmp, 0);
             c01.intoArray(tmp, L);
             c02.intoArray(tmp, 2 * L);
@@ -385,6 +407,29 @@ final class VectorKernels implements Kernels {
             int in = sOff + j * ld;
             for (int p = 0, out = dOff + j; p < k; p++, out += nr) {
                 dst[out] = src[in + p];
+            }
+        }
+    }
+
+    @Override
+    public void packTile(float[] a, int aOff, int rowStride, int kStride, int k, float[] dst, int dOff, int[] idx) {
+        int p = 0;
+        if (S != null) {
+            // L p-steps of a tile are MR * L packed floats, MR vectors; vector v's lane l is packed position
+            // v * L + l, that is row (v * L + l) % MR at p (v * L + l) / MR: one gather each
+            for (int i = 0; i < MR * L; i++) {
+                idx[i] = i / MR * kStride + i % MR * rowStride;
+            }
+            for (; p + L <= k; p += L) {
+                int src = aOff + p * kStride, out = dOff + p * MR;
+                for (int v = 0; v < MR; v++) {
+                    FloatVector.fromArray(S, a, src, idx, v * L).intoArray(dst, out + v * L);
+                }
+            }
+        }
+        for (; p < k; p++) {
+            for (int r = 0; r < MR; r++) {
+                dst[dOff + p * MR + r] = a[aOff + p * kStride + r * rowStride];
             }
         }
     }
