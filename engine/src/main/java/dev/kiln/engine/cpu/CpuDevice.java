@@ -365,6 +365,7 @@ public final class CpuDevice extends ReferenceDevice {
             int iBegin = (int) ((long) rowTiles * split / rowSplits) * mr;
             int iEnd = Math.min(m, (int) ((long) rowTiles * (split + 1) / rowSplits) * mr);
             int jBegin = unit % colBlocks * panelsPerUnit * nr, jEnd = Math.min(n, jBegin + panelsPerUnit * nr);
+            kernels.tileIndex(rowStride, kStride, tileIndex[worker]);
             for (int p0 = 0; p0 < k; p0 += kc) {
                 int depth = Math.min(kc, k - p0);
                 for (int j0 = jBegin, q = 0; j0 < jEnd; j0 += nr, q += depth * nr) {

@@ -83,9 +83,12 @@ interface Kernels {
      */
     void packTransposed(float[] src, int sOff, int ld, int width, int k, float[] dst, int dOff, int nr, int[] idx);
 
+    /** Fills {@code idx} (at least MR x 16 ints) for {@link #packTile} with these strides. */
+    void tileIndex(int rowStride, int kStride, int[] idx);
+
     /**
      * Packs a whole tile of MR rows of op(A), k-major: {@code dst[dOff + p * MR + r] = a[aOff + r * rowStride +
-     * p * kStride]} for r in {@code [0, MR)} and p in {@code [0, k)}. {@code idx} is scratch of at least MR x 16 ints.
+     * p * kStride]} for r in {@code [0, MR)} and p in {@code [0, k)}. {@code idx} is from {@link #tileIndex}.
      */
     void packTile(float[] a, int aOff, int rowStride, int kStride, int k, float[] dst, int dOff, int[] idx);
 

@@ -412,14 +412,18 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
+    public void tileIndex(int rowStride, int kStride, int[] idx) {
+        for (int i = 0; i < MR * L; i++) {
+            idx[i] = i / MR * kStride + i % MR * rowStride;
+        }
+    }
+
+    @Override
     public void packTile(float[] a, int aOff, int rowStride, int kStride, int k, float[] dst, int dOff, int[] idx) {
         int p = 0;
         if (S != null) {
             // L p-steps of a tile are MR * L packed floats, MR vectors; vector v's lane l is packed position
-            // v * L + l, that is row (v * L + l) % MR at p (v * L + l) / MR: one gather each
-            for (int i = 0; i < MR * L; i++) {
-                idx[i] = i / MR * kStride + i % MR * rowStride;
-            }
+            // v * L + l, that is row (v * L + l) % MR at p (v * L + l) / MR: one gather each (idx from tileIndex)
             for (; p + L <= k; p += L) {
                 int src = aOff + p * kStride, out = dOff + p * MR;
                 for (int v = 0; v < MR; v++) {
