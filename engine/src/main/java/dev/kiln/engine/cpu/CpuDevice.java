@@ -52,7 +52,7 @@ public final class CpuDevice extends ReferenceDevice {
     /** Elements per unit of optimizer work (a multiple of 64, so vector loops stay aligned). */
     static final int ELEMENT_CHUNK = 4096;
     /** Rows of op(A) per GEMM unit, packed per k block into a thread's buffer (130 x 256 floats, in L2). */
-    static final int MC = 26 * Kernels.MR;
+    static final int MC = 52 * Kernels.MR;
     /** Most panels of op(B) per GEMM unit, packed once per k block for all the unit's rows (KC x 16 x 48 floats). */
     static final int MAX_PANELS_PER_UNIT = 16;
     /**
