@@ -40,8 +40,12 @@ public final class StepTimes {
         for (int i = 0; i < n; i++) {
             labels[i] = random.nextInt(classes);
         }
+        String source = System.getProperty("data", "random"); // or "mnist": Kiln's cached MNIST training set
+        Dataset set = source.equals("mnist")
+                ? dev.kiln.data.Mnist.load(dev.kiln.data.Mnist.cacheDir(), dev.kiln.data.Progress.NONE).train()
+                : new Dataset("random", 28, pixels / 28, classes, images, labels);
         try (CpuDevice cpu = new CpuDevice(new DeviceOptions(threads, false, false, 0))) {
-            DeviceDataset data = DeviceDataset.upload(cpu, new Dataset("random", 28, pixels / 28, classes, images, labels));
+            DeviceDataset data = DeviceDataset.upload(cpu, set);
             Mlp model = Mlp.initialized(cpu, spec, Init.PYTORCH_DEFAULT, 42);
             OptimizerState adam = new OptimizerState(cpu, Optimizer.Adam.defaults(), spec.parameterCount());
             TrainingStep step = new TrainingStep(model, adam, data, batch);
