@@ -18,10 +18,13 @@ import jdk.incubator.vector.FloatVector;
  * scratch are made per thread when the device opens, and each op reuses one preallocated job object. Ops on fewer
  * than a few tens of thousands of elements run on the caller, where a hand-off would cost more than it saves.
  *
- * <p>Two GEMM forms: {@code C = A B^T} with A untransposed and a long k (the first layer's forward pass,
- * {@code x W^T}) is a tile of dot products, because both operands are contiguous along k and need no packing;
- * every other form broadcasts op(A)
- * elements against rows of op(B), read in place when op(B) is untransposed and packed per unit otherwise.
+ * <p>GEMM forms: {@code C = A B^T} with A untransposed, a long k and a small B (the seed net's first layer,
+ * {@code x W^T}) is a tile of dot products, because both operands are contiguous along k and need no packing; a
+ * one-row product with a short k (summing shard gradients) streams B's rows once; every other form is blocked as in
+ * BLIS, both operands packed, a 5 x 48 register tile broadcasting op(A) against op(B).
+ *
+ * <p>Small networks' training steps run as shards ({@link #forEachShard}): each shard's ops run whole on the thread
+ * that claimed it, with that thread's job objects and scratch (a {@code Lane} per thread).
  *
  * <p>Dimension glossary as in {@link Device}: B batch rows, I layer inputs, O layer outputs, C classes.
  * Not thread-safe: one caller thread at a time, like every device.
@@ -31,7 +34,10 @@ public final class CpuDevice extends ReferenceDevice {
     /** System property that forces the vector width: 0 (scalar loops), 128, 256 or 512. */
     public static final String VECTOR_BITS_PROPERTY = "kiln.vectorBits";
 
-    /** Rows of op(B) packed per panel block: a 256 x 48 block of floats (48 KiB at 512 bits) stays in L1/L2 beside the A rows. */
+    /**
+     * Longest k block of a blocked GEMM: a packed 128 x 48 panel of op(B) (24 KiB at 512 bits) stays in L1 beside
+     * the stream of op(A) (256 was 10% slower: its 48 KiB panel filled L1).
+     */
     static final int KC = 128;
     /** Below this many multiply-adds a GEMM runs on the caller (a hand-off costs about a microsecond). */
     static final long GEMM_PARALLEL_MIN = 1 << 17;
@@ -51,7 +57,7 @@ public final class CpuDevice extends ReferenceDevice {
     static final int GATHER_AHEAD = 64;
     /** Elements per unit of optimizer work (a multiple of 64, so vector loops stay aligned). */
     static final int ELEMENT_CHUNK = 4096;
-    /** Rows of op(A) per GEMM unit, packed per k block into a thread's buffer (130 x 256 floats, in L2). */
+    /** Rows of op(A) per block of a GEMM unit, packed per k block into a thread's buffer (260 x 128 floats, in L2). */
     static final int MC = 52 * Kernels.MR;
     /** Most panels of op(B) per GEMM unit, packed once per k block for all the unit's rows (KC x 16 x 48 floats). */
     static final int MAX_PANELS_PER_UNIT = 16;
@@ -62,7 +68,8 @@ public final class CpuDevice extends ReferenceDevice {
     static final int DOT_MIN_K = 128;
     /**
      * Largest B (floats) for the dot-product GEMM: beyond it B streams from L2 or memory for every tile of A rows,
-     * and packing B^T into panels is faster (wide net: 210 against 130 GFLOP/s).
+     * and the blocked GEMM is faster (wide net: 210 against 130 GFLOP/s). Below it, B's few rows would fill few
+     * columns of the blocked GEMM's 48-wide panels: at 25 outputs the dot tiles were 35% faster.
      */
     static final long DOT_MAX_B = 1 << 16;
     /** Dot-product GEMM (A B^T): B rows per unit (16 tiles of {@link Kernels#DOT_B_ROWS}). */
