@@ -34,6 +34,9 @@ class CpuDeviceTest {
         d.gemm(true, false, 1f, dz, x, 0f, dw);     // dW (O, I) = dz^T x
         d.gemm(false, false, 0.5f, dz, w, 0f, dx);  // dx (B, I) = dz W
         d.gemm(true, true, 1f, w, dz, 0f, tt);      // (I, B) = W^T dz^T
+        // one 48-wide panel and many rows: the blocked GEMM splits the rows instead, by the thread count
+        Tensor narrowIn = random(d, rng, b, 20), narrow = d.allocate(DType.F32, in, 20);
+        d.gemm(true, false, 1f, x, narrowIn, 0f, narrow); // (I, 20) = x^T (I, B) x (B, 20)
         d.columnSums(dx, sums);
         Tensor m = d.allocate(DType.F32, out, in), v = d.allocate(DType.F32, out, in);
         Tensor step = d.allocate(DType.I32, 1, 1), lr = d.allocate(DType.F32, 1, 1);
@@ -43,7 +46,7 @@ class CpuDeviceTest {
             d.adam(w, dw, m, v, step, lr, 0.9f, 0.999f, 1e-8f, 1e-2f, true);
         }
         List<float[]> all = new ArrayList<>();
-        for (Tensor t : List.of(z, dz, db, dw, dx, tt, sums, w, m, v)) {
+        for (Tensor t : List.of(z, dz, db, dw, dx, tt, narrow, sums, w, m, v)) {
             float[] host = new float[(int) t.size()];
             d.download(t, host);
             all.add(host);
