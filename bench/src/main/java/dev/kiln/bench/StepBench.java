@@ -1,8 +1,10 @@
 package dev.kiln.bench;
 
+import dev.kiln.data.Dataset;
 import dev.kiln.engine.cpu.CpuDevice;
 import dev.kiln.engine.device.DeviceOptions;
 import dev.kiln.engine.device.ReferenceDevice;
+import dev.kiln.engine.model.LayerSpec;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -16,9 +18,11 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * A whole training step (gather, forward, loss, backward, Adam) on the CPU device: the seed net 784-25-25-10 at
- * batch 64 and the wide net 784-1024-1024-10 at batch 256. Samples/s = ops/s * batch; an MNIST epoch is 938 steps
- * at batch 64 ({@link Report} prints both).
+ * The trainer's whole training step ({@link dev.kiln.engine.train.TrainingStep}: gather, forward, loss, backward,
+ * the shard gradient sum where the CPU device cuts the batch into shards, Adam) on the CPU device, over 60,000
+ * random samples in a shuffled order: the seed net 784-25-25-10 at batches 64 and 1024 and the wide net
+ * 784-1024-1024-10 at batch 256. Samples/s = ops/s * batch ({@link Report} prints it and ms per 60,000-sample
+ * epoch).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -27,15 +31,15 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class StepBench {
 
-    /** "seed/64" or "wide/256": the net and the batch. */
-    @Param({"seed/64", "wide/256"})
+    /** "seed/64", "seed/1024" or "wide/256": the net and the batch. */
+    @Param({"seed/64", "seed/1024", "wide/256"})
     public String net;
 
     /** CPU threads; 0 = every core. */
     @Param({"0"})
     public int threads;
 
-    private Mlp mlp;
+    private TrainingRig rig;
 
     static int[] widths(String net) {
         return net.startsWith("seed") ? new int[]{784, 25, 25, 10} : new int[]{784, 1024, 1024, 10};
@@ -47,25 +51,25 @@ public class StepBench {
 
     @Setup
     public void setUp() {
-        int[] widths = widths(net);
-        int batch = batch(net);
-        mlp = new Mlp(new CpuDevice(new DeviceOptions(threads, false, false, 0)), widths, batch, 4096, 42);
+        LayerSpec spec = new LayerSpec(widths(net));
+        Dataset data = TrainingRig.randomData(spec, 60_000, 42);
+        rig = new TrainingRig(new CpuDevice(new DeviceOptions(threads, false, false, 0)), spec, data, batch(net));
         // validate: three steps here and on the reference, from the same start, give the same parameters
-        Mlp ref = new Mlp(new ReferenceDevice(), widths, batch, 4096, 42);
+        TrainingRig ref = new TrainingRig(new ReferenceDevice(), spec, data, batch(net));
         for (int i = 0; i < 3; i++) {
-            mlp.step();
+            rig.step();
             ref.step();
         }
-        Check.close("parameters after 3 steps of " + net, mlp.parameters(), ref.parameters(), 1e-5, 1e-3);
+        Check.close("parameters after 3 steps of " + net, rig.model.parameters(), ref.model.parameters(), 1e-5, 1e-3);
     }
 
     @TearDown
     public void tearDown() {
-        mlp.d.close();
+        rig.device.close();
     }
 
     @Benchmark
     public void step() {
-        mlp.step();
+        rig.step();
     }
 }

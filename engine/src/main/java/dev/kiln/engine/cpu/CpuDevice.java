@@ -250,6 +250,11 @@ public final class CpuDevice extends ReferenceDevice {
             dispatch(worker, j, chunks(n), (long) n * k, GEMM_PARALLEL_MIN);
             return;
         }
+        if (n <= kernels.narrowWidth() && k <= KC && (long) m * n * k < GEMM_PARALLEL_MIN) {
+            narrowGemm(worker, transA, transB, alpha, f32(a), off(a), a.cols(), f32(b), off(b), b.cols(), beta, cv,
+                    off(c), m, n, k);
+            return;
+        }
         if (!transA && transB && k >= DOT_MIN_K && (long) n * k <= DOT_MAX_B) {
             DotJob j = lanes[worker].dot;
             j.a = f32(a);
@@ -301,6 +306,35 @@ public final class CpuDevice extends ReferenceDevice {
         j.rowTiles = (m + Kernels.MR - 1) / Kernels.MR;
         j.rowSplits = Math.clamp((threads + j.colBlocks - 1) / j.colBlocks, 1, Math.max(1, j.rowTiles / 8));
         dispatch(worker, j, j.rowSplits * j.colBlocks, (long) m * n * k, GEMM_PARALLEL_MIN);
+    }
+
+    /**
+     * A small GEMM with at most two vectors of columns and one k block (the seed net's layers after the first):
+     * on the calling thread, op(B) packed once two vectors wide, op(A) read in place, tiles of MR rows. The blocked
+     * path would pack A too and fill a quarter or half of its three-vector panels: this is about twice as fast.
+     */
+    private void narrowGemm(int worker, boolean transA, boolean transB, float alpha, float[] a, int aOff, int lda,
+                            float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int m, int n, int k) {
+        int nr = kernels.narrowWidth(), mr = Kernels.MR;
+        float[] pack = packed[worker];
+        if (transB) { // op(B)(p, j) = b[j * ldb + p]
+            kernels.packTransposed(b, bOff, ldb, n, k, pack, 0, nr, gatherIndex[worker]);
+        } else {
+            for (int p = 0; p < k; p++) {
+                kernels.copy(b, bOff + p * ldb, pack, p * nr, n);
+            }
+        }
+        if (n < nr) {
+            for (int p = 0; p < k; p++) {
+                java.util.Arrays.fill(pack, p * nr + n, (p + 1) * nr, 0f);
+            }
+        }
+        // op(A)(i, p) = a[aOff + i * rowStride + p * kStride]
+        int rowStride = transA ? 1 : lda, kStride = transA ? lda : 1;
+        for (int i0 = 0; i0 < m; i0 += mr) {
+            kernels.narrowTile(a, aOff + i0 * rowStride, rowStride, kStride, Math.min(mr, m - i0), pack, 0, k,
+                    c, cOff + i0 * n, n, n, alpha, beta, tileScratch[worker]);
+        }
     }
 
     /**

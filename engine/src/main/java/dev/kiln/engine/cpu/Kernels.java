@@ -36,6 +36,18 @@ interface Kernels {
                   float[] c, int cOff, int ldc, int cols, float alpha, float beta, boolean first, float[] tmp);
 
     /**
+     * One tile of a small GEMM (one k block, at most {@link #narrowWidth()} columns): {@code C = alpha op(A) op(B) +
+     * beta C} with op(A) read in place, row r's element p at {@code a[aOff + r * rowStride + p * kStride]} (up to MR
+     * rows), and op(B) packed {@link #narrowWidth()} wide: {@code b[bOff + p * narrowWidth() + j]}. C is unread when
+     * beta is 0. {@code tmp} holds MR x narrowWidth floats.
+     */
+    void narrowTile(float[] a, int aOff, int rowStride, int kStride, int rows, float[] b, int bOff, int k,
+                    float[] c, int cOff, int ldc, int cols, float alpha, float beta, float[] tmp);
+
+    /** Columns of {@link #narrowTile}'s panel: two vectors. */
+    int narrowWidth();
+
+    /**
      * One tile of {@code C = alpha A B^T + beta C} as dot products over all of k: rows {@code [0, aRows)} of A start
      * at {@code a[aOff + r * lda]}, rows {@code [0, bRows)} of B at {@code b[bOff + r * ldb]}, both contiguous along
      * k; {@code C[r][s]} is at {@code c[cOff + r * ldc + s]}. At most {@link #DOT_A_ROWS} x {@link #DOT_B_ROWS}.

@@ -51,6 +51,11 @@ final class VectorKernels implements Kernels {
         return NR;
     }
 
+    @Override
+    public int narrowWidth() {
+        return 2 * L;
+    }
+
     private static int bound(int n) {
         return S == null ? 0 : S.loopBound(n);
     }
@@ -148,7 +153,60 @@ final class VectorKernels implements Kernels {
             c41.intoArray(tmp, 4 * NR + L);
             c42.intoArray(tmp, 4 * NR + 2 * L);
         }
-        storeTile(tmp, c, cOff, ldc, rows, cols, alpha, beta, first);
+        storeTile(tmp, NR, c, cOff, ldc, rows, cols, alpha, beta, first);
+    }
+
+    @Override
+    public void narrowTile(float[] a, int aOff, int rowStride, int kStride, int rows, float[] b, int bOff, int k,
+                           float[] c, int cOff, int ldc, int cols, float alpha, float beta, float[] tmp) {
+        int o0 = aOff, o1 = rows > 1 ? aOff + rowStride : aOff, o2 = rows > 2 ? aOff + 2 * rowStride : aOff;
+        int o3 = rows > 3 ? aOff + 3 * rowStride : aOff, o4 = rows > 4 ? aOff + 4 * rowStride : aOff;
+        if (S == null) {
+            for (int r = 0; r < rows; r++) {
+                int ar = aOff + r * rowStride, cr = cOff + r * ldc;
+                for (int j = 0; j < cols; j++) {
+                    float acc = 0f;
+                    for (int p = 0, pb = bOff + j; p < k; p++, pb += 2 * L) {
+                        acc = Math.fma(a[ar + p * kStride], b[pb], acc);
+                    }
+                    float t = alpha * acc;
+                    c[cr + j] = beta == 0f ? t : t + beta * c[cr + j];
+                }
+            }
+            return;
+        }
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00;
+        for (int p = 0, pb = bOff, pa = 0; p < k; p++, pb += 2 * L, pa += kStride) {
+            FloatVector b0 = FloatVector.fromArray(S, b, pb);
+            FloatVector b1 = FloatVector.fromArray(S, b, pb + L);
+            FloatVector x = FloatVector.broadcast(S, a[o0 + pa]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[o1 + pa]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[o2 + pa]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[o3 + pa]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, a[o4 + pa]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+        }
+        c00.intoArray(tmp, 0);
+        c01.intoArray(tmp, L);
+        c10.intoArray(tmp, 2 * L);
+        c11.intoArray(tmp, 3 * L);
+        c20.intoArray(tmp, 4 * L);
+        c21.intoArray(tmp, 5 * L);
+        c30.intoArray(tmp, 6 * L);
+        c31.intoArray(tmp, 7 * L);
+        c40.intoArray(tmp, 8 * L);
+        c41.intoArray(tmp, 9 * L);
+        storeTile(tmp, 2 * L, c, cOff, ldc, rows, cols, alpha, beta, true);
     }
 
     @Override
@@ -305,11 +363,11 @@ final class VectorKernels implements Kernels {
     }
 
     /** C corner (rows x cols) from the accumulated tile in tmp; same roundings in the vector and scalar loops. */
-    private static void storeTile(float[] tmp, float[] c, int cOff, int ldc, int rows, int cols,
+    private static void storeTile(float[] tmp, int tmpStride, float[] c, int cOff, int ldc, int rows, int cols,
                                   float alpha, float beta, boolean first) {
         int vectorCols = bound(cols);
         for (int r = 0; r < rows; r++) {
-            int cr = cOff + r * ldc, tr = r * NR;
+            int cr = cOff + r * ldc, tr = r * tmpStride;
             int j = 0;
             for (; j < vectorCols; j += L) {
                 FloatVector t = FloatVector.fromArray(S, tmp, tr + j).mul(alpha);
