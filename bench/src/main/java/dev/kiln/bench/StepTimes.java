@@ -29,11 +29,6 @@ public final class StepTimes {
         Dataset set = System.getProperty("data", "random").equals("mnist")
                 ? Mnist.load(Mnist.cacheDir(), Progress.NONE).train()
                 : TrainingRig.randomData(spec, 60_000, 42);
-        if (Boolean.getBoolean("shuffleLabels")) { // HACK
-            int[] l = set.labels();
-            java.util.SplittableRandom r = new java.util.SplittableRandom(3);
-            for (int i = 0; i < l.length; i++) l[i] = r.nextInt(10);
-        }
         try (CpuDevice cpu = new CpuDevice(new DeviceOptions(threads, false, false, 0))) {
             TrainingRig rig = new TrainingRig(cpu, spec, set, batch);
             int stepsPerEpoch = rig.step.fullBatches(), block = Math.max(1, stepsPerEpoch / 20);
