@@ -54,13 +54,16 @@ public class StepBench {
         LayerSpec spec = new LayerSpec(widths(net));
         Dataset data = TrainingRig.randomData(spec, 60_000, 42);
         rig = new TrainingRig(new CpuDevice(new DeviceOptions(threads, false, false, 0)), spec, data, batch(net));
-        // validate: three steps here and on the reference, from the same start, give the same parameters
+        // validate: three steps here and on the reference, from the same start, give the same parameters. Adam moves
+        // a parameter by up to lr = 1e-3 a step whatever its gradient's size, so where a gradient is near 0 its
+        // rounding (GEMM sums in another order) shows in the step: 1e-4 is a tenth of a step, far below what a wrong
+        // gradient or a missed row would do to many parameters
         TrainingRig ref = new TrainingRig(new ReferenceDevice(), spec, data, batch(net));
         for (int i = 0; i < 3; i++) {
             rig.step();
             ref.step();
         }
-        Check.close("parameters after 3 steps of " + net, rig.model.parameters(), ref.model.parameters(), 1e-5, 1e-3);
+        Check.close("parameters after 3 steps of " + net, rig.model.parameters(), ref.model.parameters(), 1e-4, 1e-3);
     }
 
     @TearDown
