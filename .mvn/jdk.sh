@@ -1,7 +1,8 @@
 # Sourced by Kiln's scripts (kiln, test, .ci/run): points JAVA_HOME and JAVA at a JDK 25 or newer,
 # trying JAVA_HOME, then `java` on PATH, then /usr/lib/jvm/*; stops with one line when there is none.
 kiln_java_major() { # java binary -> major version, or nothing
-  "$1" -version 2>&1 | sed -n '1s/^[^"]*"\([0-9][0-9]*\).*/\1/p'
+  # the line that says version "25...": JAVA_TOOL_OPTIONS makes java print "Picked up ..." first
+  "$1" -version 2>&1 | sed -n 's/^.* version "\([0-9][0-9]*\).*/\1/p' | head -n 1
 }
 kiln_find_jdk() {
   local candidates=() c m
