@@ -549,7 +549,8 @@ final class VectorKernels implements Kernels {
                 grad = grad.add(w.mul(weightDecay));
             }
             FloatVector mi = flush(FloatVector.fromArray(S, m, mo + i).mul(beta1).add(grad.mul(ob1)));
-            FloatVector vi = flush(FloatVector.fromArray(S, v, vo + i).mul(beta2).add(grad.mul(ob2).mul(grad)));
+            FloatVector g2 = tiny(grad);
+            FloatVector vi = flush(FloatVector.fromArray(S, v, vo + i).mul(beta2).add(g2.mul(ob2).mul(g2)));
             mi.intoArray(m, mo + i);
             vi.intoArray(v, vo + i);
             FloatVector step = mi.mul(stepSize).div(vi.sqrt().mul(invRootBc2).add(eps));
@@ -564,7 +565,8 @@ final class VectorKernels implements Kernels {
                 grad += weightDecay * w;
             }
             float mi = flush(beta1 * m[mo + i] + ob1 * grad);
-            float vi = flush(beta2 * v[vo + i] + ob2 * grad * grad);
+            float g2 = tiny(grad);
+            float vi = flush(beta2 * v[vo + i] + ob2 * g2 * g2);
             m[mo + i] = mi;
             v[vo + i] = vi;
             p[po + i] = w - mi * stepSize / ((float) Math.sqrt(vi) * invRootBc2 + eps);
@@ -583,6 +585,23 @@ final class VectorKernels implements Kernels {
 
     private static float flush(float x) {
         return Math.abs(x) < Float.MIN_NORMAL ? 0f : x;
+    }
+
+    /**
+     * Below this a gradient's square adds nothing to v that a float keeps ((1 - beta2) g^2 would be under 1e-37,
+     * against the v of 1e-10 and up that a step is divided by, or eps = 1e-8 when v is 0), but computing it would
+     * make a subnormal product, and each takes a microcode assist. A confident network on real MNIST has many such
+     * gradients (1e-20 and less): Adam over the seed net took 60 µs a step instead of 10.
+     */
+    static final float TINY_GRADIENT = 0x1p-56f;
+
+    /** The gradient for v's update: 0 below {@link #TINY_GRADIENT}. */
+    private static FloatVector tiny(FloatVector g) {
+        return g.blend(0f, g.abs().compare(VectorOperators.LT, TINY_GRADIENT));
+    }
+
+    private static float tiny(float g) {
+        return Math.abs(g) < TINY_GRADIENT ? 0f : g;
     }
 
     @Override

@@ -258,6 +258,54 @@ class CpuDeviceTest {
     }
 
     @Test
+    void adamLeavesOutTheSquaresOfTinyGradientsAndMatchesTheReferenceElsewhere() {
+        // g = 1e-19 would add (1 - beta2) g^2 = 1e-41 (a subnormal product) to v = 2e-38: left out, v is exactly
+        // 0.999 v, a few ulps below the reference's v and no different a step (sqrt(v) is far below eps); m takes
+        // the gradient as usual. g = 1e-8 adds a normal 1e-19: as the reference.
+        float[] g0 = new float[67], m0 = new float[67], v0 = new float[67];
+        for (int i = 0; i < 67; i++) {
+            g0[i] = i % 2 == 0 ? 1e-19f : -1e-8f;
+            m0[i] = 1e-6f;
+            v0[i] = i % 2 == 0 ? 2e-38f : 1e-12f;
+        }
+        for (int bits : new int[]{0, CpuDevice.widestVectorBits()}) {
+            try (CpuDevice d = new CpuDevice(bits, 1)) {
+                ReferenceDevice r = new ReferenceDevice();
+                float[][] got = adamOnce(d, g0, m0, v0), want = adamOnce(r, g0, m0, v0);
+                for (int i = 0; i < 67; i++) {
+                    if (i % 2 == 0) {
+                        assertEquals(0.999f * v0[i], got[1][i], bits + "-bit v[" + i + "]: the tiny g^2 left out");
+                        assertTrue(want[1][i] > got[1][i], "the reference adds it: " + want[1][i] + " vs " + got[1][i]);
+                    }
+                    assertEquals(want[0][i], got[0][i], 1e-12f, bits + "-bit m[" + i + "]");
+                    assertEquals(want[1][i], got[1][i], 1e-18f, bits + "-bit v[" + i + "]");
+                    assertEquals(want[2][i], got[2][i], 1e-9f, bits + "-bit p[" + i + "]");
+                }
+            }
+        }
+    }
+
+    /** One Adam step (t = 1, lr 1e-3) from p = 0.5: {m, v, p} afterwards. */
+    private static float[][] adamOnce(Device d, float[] g0, float[] m0, float[] v0) {
+        int n = g0.length;
+        Tensor p = d.allocate(DType.F32, 1, n), g = d.allocate(DType.F32, 1, n);
+        Tensor m = d.allocate(DType.F32, 1, n), v = d.allocate(DType.F32, 1, n);
+        Tensor step = d.allocate(DType.I32, 1, 1), lr = d.allocate(DType.F32, 1, 1);
+        d.fill(p, 0.5f);
+        d.upload(g0, g);
+        d.upload(m0, m);
+        d.upload(v0, v);
+        d.fill(step, 1);
+        d.fill(lr, 1e-3f);
+        d.adam(p, g, m, v, step, lr, 0.9f, 0.999f, 1e-8f, 0f, false);
+        float[][] out = new float[3][n];
+        d.download(m, out[0]);
+        d.download(v, out[1]);
+        d.download(p, out[2]);
+        return out;
+    }
+
+    @Test
     void adamFlushesSubnormalMomentsToZeroAndKeepsNormalOnes() {
         // with g = 0, m = 0.9 m and v = 0.999 v: 1.2e-38 and 1.1e-38 decay below 1.18e-38 (subnormal); 1e-30 stays normal
         float[] m0 = new float[67], v0 = new float[67];
