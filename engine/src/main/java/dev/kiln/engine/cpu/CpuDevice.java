@@ -299,7 +299,7 @@ public final class CpuDevice extends ReferenceDevice {
         // each row split packs its panels of B again; columns first (B, often a transposed weight, costs more to
         // pack). How the units fall never changes a result, so this may follow the thread count (1 inside a shard,
         // where the op runs whole on one thread).
-        int threads = worker != 0 || callerInShard ? 1 : pool.size();
+        int threads = alone(worker) ? 1 : pool.size();
         int panels = (n + kernels.panelWidth() - 1) / kernels.panelWidth();
         j.panelsPerUnit = Math.min(MAX_PANELS_PER_UNIT, (panels + threads - 1) / threads);
         j.colBlocks = (panels + j.panelsPerUnit - 1) / j.panelsPerUnit;
@@ -317,18 +317,7 @@ public final class CpuDevice extends ReferenceDevice {
                             float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int m, int n, int k) {
         int nr = kernels.narrowWidth(), mr = Kernels.MR;
         float[] pack = packed[worker];
-        if (transB) { // op(B)(p, j) = b[j * ldb + p]
-            kernels.packTransposed(b, bOff, ldb, n, k, pack, 0, nr, gatherIndex[worker]);
-        } else {
-            for (int p = 0; p < k; p++) {
-                kernels.copy(b, bOff + p * ldb, pack, p * nr, n);
-            }
-        }
-        if (n < nr) {
-            for (int p = 0; p < k; p++) {
-                java.util.Arrays.fill(pack, p * nr + n, (p + 1) * nr, 0f);
-            }
-        }
+        packPanel(b, bOff, ldb, transB, 0, n, 0, k, pack, 0, nr, worker);
         // op(A)(i, p) = a[aOff + i * rowStride + p * kStride]
         int rowStride = transA ? 1 : lda, kStride = transA ? lda : 1;
         for (int i0 = 0; i0 < m; i0 += mr) {
@@ -410,7 +399,7 @@ public final class CpuDevice extends ReferenceDevice {
             for (int p0 = 0; p0 < k; p0 += kc) {
                 int depth = Math.min(kc, k - p0);
                 for (int j0 = jBegin, q = 0; j0 < jEnd; j0 += nr, q += depth * nr) {
-                    pack(pack, q, nr, j0, Math.min(nr, n - j0), p0, depth, worker);
+                    packPanel(b, bOff, ldb, transB, j0, Math.min(nr, n - j0), p0, depth, pack, q, nr, worker);
                 }
                 for (int i0 = iBegin; i0 < iEnd; i0 += MC) {
                     int i1 = Math.min(iEnd, i0 + MC);
@@ -435,43 +424,38 @@ public final class CpuDevice extends ReferenceDevice {
             int mr = Kernels.MR;
             for (int t = i0, d = 0; t < i1; t += mr, d += mr * depth) {
                 int rows = Math.min(mr, i1 - t);
+                int src = aOff + t * rowStride + p0 * kStride;
                 if (rows == mr) {
-                    kernels.packTile(a, aOff + t * rowStride + p0 * kStride, rowStride, kStride, depth, dst, d,
-                            tileIndex[worker]);
-                } else if (kStride == 1) { // a row of op(A) is contiguous along k
-                    for (int r = 0; r < rows; r++) {
-                        int src = aOff + (t + r) * rowStride + p0;
-                        for (int p = 0, o = d + r; p < depth; p++, o += mr) {
-                            dst[o] = a[src + p];
-                        }
-                    }
-                } else { // transposed: op(A)'s rows sit side by side, one k apart by kStride
+                    kernels.packTile(a, src, rowStride, kStride, depth, dst, d, tileIndex[worker]);
+                } else { // the short last tile, one element at a time
                     for (int p = 0; p < depth; p++) {
-                        int src = aOff + t + (p0 + p) * kStride, o = d + p * mr;
                         for (int r = 0; r < rows; r++) {
-                            dst[o + r] = a[src + r];
+                            dst[d + p * mr + r] = a[src + p * kStride + r * rowStride];
                         }
                     }
                 }
             }
         }
 
-        /**
-         * {@code dst[q + p * nr + j] = op(B)(p0 + p, j0 + j)} for j < width, zero beyond: a k-major, zero-padded
-         * panel.
-         */
-        private void pack(float[] dst, int q, int nr, int j0, int width, int p0, int kc, int worker) {
-            if (transB) { // op(B)(p, j) = b[j * ldb + p]: read rows of b, write columns of the block
-                kernels.packTransposed(b, bOff + j0 * ldb + p0, ldb, width, kc, dst, q, nr, gatherIndex[worker]);
-            } else {
-                for (int p = 0; p < kc; p++) { // a vector copy: System.arraycopy's call costs more for 48 floats
-                    kernels.copy(b, bOff + (p0 + p) * ldb + j0, dst, q + p * nr, width);
-                }
+    }
+
+    /**
+     * Packs a panel of op(B) for a GEMM tile kernel: {@code dst[q + p * nr + j] = op(B)(p0 + p, j0 + j)} for j < width,
+     * zero for j in {@code [width, nr)}, p in {@code [0, kc)}: k-major, zero-padded. op(B) is {@code b} from
+     * {@code bOff}, {@code ldb} apart, transposed when {@code transB}.
+     */
+    private void packPanel(float[] b, int bOff, int ldb, boolean transB, int j0, int width, int p0, int kc,
+                           float[] dst, int q, int nr, int worker) {
+        if (transB) { // op(B)(p, j) = b[j * ldb + p]: read rows of b, write columns of the panel
+            kernels.packTransposed(b, bOff + j0 * ldb + p0, ldb, width, kc, dst, q, nr, gatherIndex[worker]);
+        } else {
+            for (int p = 0; p < kc; p++) { // a vector copy: System.arraycopy's call costs more for 48 floats
+                kernels.copy(b, bOff + (p0 + p) * ldb + j0, dst, q + p * nr, width);
             }
-            if (width < nr) {
-                for (int p = 0; p < kc; p++) {
-                    java.util.Arrays.fill(dst, q + p * nr + width, q + (p + 1) * nr, 0f);
-                }
+        }
+        if (width < nr) {
+            for (int p = 0; p < kc; p++) {
+                java.util.Arrays.fill(dst, q + p * nr + width, q + (p + 1) * nr, 0f);
             }
         }
     }
@@ -772,13 +756,21 @@ public final class CpuDevice extends ReferenceDevice {
      * pool.
      */
     private void dispatch(int worker, WorkerPool.Job job, int units, long work, long parallelMin) {
-        if (worker != 0 || callerInShard || work < parallelMin || pool.size() == 1) {
+        if (alone(worker) || work < parallelMin || pool.size() == 1) {
             for (int u = 0; u < units; u++) {
                 job.run(u, worker);
             }
         } else {
             pool.run(job, units);
         }
+    }
+
+    /**
+     * Whether an op issued on thread {@code worker} must run whole on it: on a pool worker, or on the caller while
+     * it runs shards (the other threads run shards of their own).
+     */
+    private boolean alone(int worker) {
+        return worker != 0 || callerInShard;
     }
 
     // ---- step shards ----
@@ -800,7 +792,7 @@ public final class CpuDevice extends ReferenceDevice {
     /** Runs the shards over the pool; every op a shard issues runs whole on the thread that claimed the shard. */
     @Override
     public void forEachShard(int shards, IntConsumer body) {
-        if (pool.currentWorker() != 0 || callerInShard) {
+        if (alone(pool.currentWorker())) {
             throw new IllegalStateException("forEachShard inside a shard");
         }
         ShardJob j = shardJob;
