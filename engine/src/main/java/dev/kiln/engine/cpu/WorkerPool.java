@@ -42,7 +42,6 @@ final class WorkerPool implements AutoCloseable {
     private final AtomicInteger done = new AtomicInteger();
     private volatile Job job;
     private volatile int units;
-    private volatile boolean affine;
     private volatile Throwable failure;
     private volatile boolean closed;
     private int generation;
@@ -120,7 +119,6 @@ final class WorkerPool implements AutoCloseable {
         failure = null;
         job = j;
         units = count;
-        affine = count <= AFFINE_MAX_UNITS;
         done.set(0);
         int gen = ++generation;
         ticket.set((long) gen << 32); // volatile write: publishes job and units to the workers
@@ -131,7 +129,7 @@ final class WorkerPool implements AutoCloseable {
         }
         Throwable mine = null;
         try {
-            claim(j, gen, count, count <= AFFINE_MAX_UNITS, 0);
+            claim(j, gen, count, 0);
         } catch (Throwable t) {
             mine = t;
         }
@@ -152,8 +150,8 @@ final class WorkerPool implements AutoCloseable {
     }
 
     /** Claims and runs units of generation {@code gen} until none is left (or a newer job replaced it). */
-    private void claim(Job j, int gen, int count, boolean affine, int worker) {
-        if (affine) {
+    private void claim(Job j, int gen, int count, int worker) {
+        if (count <= AFFINE_MAX_UNITS) {
             claimAffine(j, gen, count, worker);
             return;
         }
@@ -246,12 +244,11 @@ final class WorkerPool implements AutoCloseable {
             }
             seen = (int) (t >>> 32);
             // job and units were written before this generation's ticket; the next job writes them only after
-            // closing this generation (unit MAX_VALUE), so a claim that succeeds used this job's fields
+            // closing this generation (all low bits set), so a claim that succeeds used this job's fields
             Job j = job;
             int count = units;
-            boolean aff = affine;
             try {
-                claim(j, seen, count, aff, worker);
+                claim(j, seen, count, worker);
             } catch (Throwable e) {
                 failure = e;
             }
