@@ -50,10 +50,15 @@ public final class Tensor {
 
     /** The first {@code n} rows (a partial batch), sharing storage. */
     public Tensor firstRows(int n) {
-        if (n < 0 || n > rows) {
-            throw new IllegalArgumentException("firstRows(" + n + ") of a tensor with " + rows + " rows");
+        return rows(0, n);
+    }
+
+    /** Rows {@code [start, start + n)} (a shard of a batch, one row of a stack), sharing storage. */
+    public Tensor rows(int start, int n) {
+        if (start < 0 || n < 0 || start + n > rows) {
+            throw new IllegalArgumentException("rows [" + start + ", " + (start + n) + ") of a tensor with " + rows + " rows");
         }
-        return new Tensor(device, storage, dtype, offset, n, cols);
+        return new Tensor(device, storage, dtype, offset + (long) start * cols, n, cols);
     }
 
     /** A {@code rows x cols} view starting {@code start} elements into this tensor, sharing storage. */

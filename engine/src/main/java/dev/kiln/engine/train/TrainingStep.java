@@ -63,7 +63,7 @@ public final class TrainingStep {
         cursors = device.allocate(DType.I32, slots, 1);
         cursor = new Tensor[slots];
         for (int s = 0; s < slots; s++) {
-            cursor[s] = cursors.slice(s, 1, 1);
+            cursor[s] = cursors.rows(s, 1);
         }
         shardGrads = slots > 1 ? device.allocate(DType.F32, slots, q) : null;
         fullStarts = new int[slots];
@@ -92,12 +92,11 @@ public final class TrainingStep {
                 optimizer.issueUpdate(model.parameterTensor(), model.gradientTensor());
             };
         }
-        int q = model.spec().parameterCount();
         int[] start = starts(rows, shards);
         Runnable[] passes = new Runnable[shards];
         float[] share = new float[shards]; // each shard's loss is its own rows' mean: weigh it by its rows
         for (int s = 0; s < shards; s++) {
-            passes[s] = pass(s, start[s + 1] - start[s], start[s], shardGrads.slice((long) s * q, 1, q));
+            passes[s] = pass(s, start[s + 1] - start[s], start[s], shardGrads.rows(s, 1));
             share[s] = (float) (start[s + 1] - start[s]) / rows;
         }
         Tensor weights = device.allocate(DType.F32, 1, shards); // (1, S)
@@ -118,16 +117,14 @@ public final class TrainingStep {
      * and back after it, so between steps every cursor is the batch's position plus its full-batch start.
      */
     private Runnable pass(int slot, int rows, int start, Tensor grads) {
-        int p = x.cols();
-        Tensor xs = x.slice((long) start * p, rows, p);          // (rows, P)
-        Tensor ys = y.slice(start, rows, 1);                      // (rows, 1)
+        Tensor xs = x.rows(start, rows);                          // (rows, P)
+        Tensor ys = y.rows(start, rows);                          // (rows, 1)
         Tensor[] as = new Tensor[acts.length], ds = new Tensor[acts.length];
         for (int l = 0; l < acts.length; l++) {
-            int o = acts[l].cols();
-            as[l] = acts[l].slice((long) start * o, rows, o);     // (rows, O_l)
-            ds[l] = deltas[l].slice((long) start * o, rows, o);
+            as[l] = acts[l].rows(start, rows);                    // (rows, O_l)
+            ds[l] = deltas[l].rows(start, rows);
         }
-        Tensor st = stats.slice(2L * slot, 1, 2);
+        Tensor st = stats.rows(slot, 1);
         Tensor at = cursor[slot];
         Mlp.Gradients into = model.gradients(grads);
         int shift = start - fullStarts[slot], last = acts.length - 1;
