@@ -1,8 +1,10 @@
 package dev.kiln.bench;
 
+import dev.kiln.data.Dataset;
 import dev.kiln.engine.device.DType;
 import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.Tensor;
+import dev.kiln.engine.model.LayerSpec;
 
 import java.util.SplittableRandom;
 
@@ -27,26 +29,13 @@ final class Mlp {
         this.samples = samples;
         SplittableRandom rng = new SplittableRandom(seed);
         int layers = widths.length - 1, pixels = widths[0];
-        byte[] img = new byte[samples * pixels];
-        int[] lab = new int[samples], perm = new int[samples];
-        for (int i = 0; i < img.length; i++) {
-            img[i] = (byte) rng.nextInt(256);
-        }
-        for (int i = 0; i < samples; i++) {
-            lab[i] = rng.nextInt(widths[layers]);
-            perm[i] = i;
-        }
-        for (int i = samples - 1; i > 0; i--) { // a random order, as training shuffles each epoch
-            int j = rng.nextInt(i + 1), t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
-        }
+        Dataset set = TrainingRig.randomData(new LayerSpec(widths), samples, seed);
         images = d.allocate(DType.U8, samples, pixels);
-        d.upload(img, images);
+        d.upload(set.pixels(), images);
         labels = d.allocate(DType.I32, samples, 1);
-        d.upload(lab, labels);
+        d.upload(set.labels(), labels);
         order = d.allocate(DType.I32, samples, 1);
-        d.upload(perm, order);
+        d.upload(TrainingRig.shuffled(samples, rng), order); // a random order, as training shuffles each epoch
         cursor = d.allocate(DType.I32, 1, 1);
         x = d.allocate(DType.F32, batch, pixels);
         y = d.allocate(DType.I32, batch, 1);

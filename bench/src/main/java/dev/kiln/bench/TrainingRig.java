@@ -51,7 +51,13 @@ final class TrainingRig {
 
     /** A new random order, cursor at its start (what the trainer does before each epoch). */
     void shuffle() {
-        int n = data.size();
+        data.setOrder(shuffled(data.size(), random));
+        step.rewind();
+        done = 0;
+    }
+
+    /** A random permutation of 0 .. n-1 (Fisher-Yates), as training visits a data set. */
+    static int[] shuffled(int n, SplittableRandom random) {
         int[] order = new int[n];
         for (int i = 0; i < n; i++) {
             order[i] = i;
@@ -61,9 +67,7 @@ final class TrainingRig {
             order[i] = order[j];
             order[j] = t;
         }
-        data.setOrder(order);
-        step.rewind();
-        done = 0;
+        return order;
     }
 
     /** One full-batch step; the order starts again after the epoch's last full batch. */
