@@ -62,6 +62,12 @@ public final class CpuDevice extends ReferenceDevice {
     /** Most panels of op(B) per GEMM unit, packed once per k block for all the unit's rows (KC x 16 x 48 floats). */
     static final int MAX_PANELS_PER_UNIT = 16;
     /**
+     * Most tiles of op(A) rows for which a GEMM reads a non-transposed B's full panels in place instead of packing
+     * them: a copy of B pays for itself over many tiles, not over the seed net's five (dW1 = dz1^T x: packing x
+     * cost 20 of a 128-row shard's 220 µs). The panel's k rows are then a row of B apart; they still fit in L1.
+     */
+    static final int IN_PLACE_MAX_TILES = 8;
+    /**
      * Shortest k for the dot-product GEMM: each of its outputs ends in a horizontal vector sum and a scalar tail,
      * which only long dot products amortise (at k = 25 it is seven times slower than packing B^T).
      */
@@ -305,6 +311,7 @@ public final class CpuDevice extends ReferenceDevice {
         j.colBlocks = (panels + j.panelsPerUnit - 1) / j.panelsPerUnit;
         j.rowTiles = (m + Kernels.MR - 1) / Kernels.MR;
         j.rowSplits = Math.clamp((threads + j.colBlocks - 1) / j.colBlocks, 1, Math.max(1, j.rowTiles / 8));
+        j.bInPlace = !transB && j.rowTiles <= IN_PLACE_MAX_TILES;
         dispatch(worker, j, j.rowSplits * j.colBlocks, (long) m * n * k, GEMM_PARALLEL_MIN);
     }
 
@@ -378,13 +385,16 @@ public final class CpuDevice extends ReferenceDevice {
      * {@code C (M, N) = alpha op(A) (M, K) op(B) (K, N) + beta C}, blocked as in BLIS (Van Zee and van de Geijn,
      * 2015). Units are (a share of the rows, a block of up to {@link #MAX_PANELS_PER_UNIT} panels). For each k block a unit
      * packs its panels of op(B) into its thread's buffer once, then, {@link #MC} rows at a time, packs op(A) tile by tile and k-major (so the kernel reads A in one
-     * stream whatever A's layout, dW's transposed dz included) and runs every tile over every panel. Every C element
+     * stream whatever A's layout, dW's transposed dz included) and runs every tile over every panel. With few rows
+     * of op(A) and a non-transposed B, the kernel reads B's whole panels in place instead. Every C element
      * is summed over the same k blocks in the same order however the units fall, so the split never changes a result.
      */
     private final class GemmJob implements WorkerPool.Job {
         float[] a, b, c;
         int aOff, rowStride, kStride, bOff, ldb, cOff, m, n, k, kc, rowTiles, rowSplits, colBlocks, panelsPerUnit;
         boolean transB;
+        /** The kernel reads op(B)'s full panels where they lie (see {@link #IN_PLACE_MAX_TILES}). */
+        boolean bInPlace;
         float alpha, beta;
 
         @Override
@@ -398,16 +408,31 @@ public final class CpuDevice extends ReferenceDevice {
             kernels.tileIndex(rowStride, kStride, tileIndex[worker]);
             for (int p0 = 0; p0 < k; p0 += kc) {
                 int depth = Math.min(kc, k - p0);
-                for (int j0 = jBegin, q = 0; j0 < jEnd; j0 += nr, q += depth * nr) {
-                    packPanel(b, bOff, ldb, transB, j0, Math.min(nr, n - j0), p0, depth, pack, q, nr, worker);
+                if (!bInPlace) {
+                    for (int j0 = jBegin, q = 0; j0 < jEnd; j0 += nr, q += depth * nr) {
+                        packPanel(b, bOff, ldb, transB, j0, Math.min(nr, n - j0), p0, depth, pack, q, nr, worker);
+                    }
                 }
                 for (int i0 = iBegin; i0 < iEnd; i0 += MC) {
                     int i1 = Math.min(iEnd, i0 + MC);
                     packA(aPack, i0, i1, p0, depth, worker);
                     for (int j0 = jBegin, q = 0; j0 < jEnd; j0 += nr, q += depth * nr) {
                         int width = Math.min(nr, n - j0);
+                        if (bInPlace && width == nr) {
+                            int panel = bOff + p0 * ldb + j0;
+                            for (int t = i0, at = 0; t < i1; t += mr, at += mr * depth) {
+                                kernels.gemmTileInPlace(aPack, at, Math.min(mr, i1 - t), b, panel, ldb, depth,
+                                        c, cOff + t * n + j0, n, alpha, beta, p0 == 0, tmp);
+                            }
+                            continue;
+                        }
+                        int panel = q;
+                        if (bInPlace) { // a short last panel: packed, zero-padded to the kernel's width
+                            packPanel(b, bOff, ldb, false, j0, width, p0, depth, pack, 0, nr, worker);
+                            panel = 0;
+                        }
                         for (int t = i0, at = 0; t < i1; t += mr, at += mr * depth) {
-                            kernels.gemmTile(aPack, at, Math.min(mr, i1 - t), pack, q, depth,
+                            kernels.gemmTile(aPack, at, Math.min(mr, i1 - t), pack, panel, depth,
                                     c, cOff + t * n + j0, n, width, alpha, beta, p0 == 0, tmp);
                         }
                     }

@@ -36,6 +36,13 @@ interface Kernels {
                   float[] c, int cOff, int ldc, int cols, float alpha, float beta, boolean first, float[] tmp);
 
     /**
+     * {@link #gemmTile} with op(B) read in place, {@code b[bOff + p * ldb + j]} for all {@link #panelWidth()}
+     * columns j (a non-transposed B whose panel is whole); C's corner is {@code rows x panelWidth}.
+     */
+    void gemmTileInPlace(float[] a, int aOff, int rows, float[] b, int bOff, int ldb, int k,
+                         float[] c, int cOff, int ldc, float alpha, float beta, boolean first, float[] tmp);
+
+    /**
      * One tile of a small GEMM (one k block, at most {@link #narrowWidth()} columns): {@code C = alpha op(A) op(B) +
      * beta C} with op(A) read in place, row r's element p at {@code a[aOff + r * rowStride + p * kStride]} (up to MR
      * rows), and op(B) packed {@link #narrowWidth()} wide: {@code b[bOff + p * narrowWidth() + j]}. C is unread when
