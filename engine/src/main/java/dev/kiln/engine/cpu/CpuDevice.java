@@ -52,7 +52,8 @@ public final class CpuDevice extends ReferenceDevice {
     /**
      * How many rows of the order ahead a gather touches (see GatherJob): a whole small batch (the next step's rows
      * then wait in L1/L2), or far enough ahead in a large batch that the touched rows are not evicted again before
-     * their turn (at batch 1024 the batch's 3 MB of floats go through L2 in between).
+     * their turn (at batch 1024 the batch's 3 MB of floats go through L2 in between). A step shard's gather touches
+     * only its own rows, its first ones before it starts.
      */
     static final int GATHER_AHEAD = 64;
     /** Elements per unit of optimizer work (a multiple of 64, so vector loops stay aligned). */
@@ -644,7 +645,10 @@ public final class CpuDevice extends ReferenceDevice {
         j.rows = rows;
         j.pixels = pixels;
         j.n = n;
-        j.orderEnd = off(order) + n;
+        // In a step shard, touch only the shard's own rows: the rows after them are the next shard's, most likely
+        // run by another core, which would then fetch them from this core's cache (slow between these vCPUs).
+        j.ownRows = alone(worker);
+        j.touchEnd = j.ownRows ? j.orderOff + rows : off(order) + n;
         dispatch(worker, j, (rows + GATHER_ROWS - 1) / GATHER_ROWS, (long) rows * pixels, ELEMENTWISE_PARALLEL_MIN);
     }
 
@@ -662,7 +666,9 @@ public final class CpuDevice extends ReferenceDevice {
         byte[] images;
         int[] labels, order, y;
         float[] x;
-        int imagesOff, labelsOff, orderOff, xOff, yOff, rows, pixels, n, orderEnd;
+        int imagesOff, labelsOff, orderOff, xOff, yOff, rows, pixels, n, touchEnd;
+        /** A shard's gather: touches stay inside its rows, so the first unit touches the first rows itself. */
+        boolean ownRows;
         /** Folds the touched bytes, so that the JIT cannot drop the loads; never read for anything else. */
         int touched;
 
@@ -670,17 +676,15 @@ public final class CpuDevice extends ReferenceDevice {
         public void run(int unit, int worker) {
             int fold = 0;
             int r0 = unit * GATHER_ROWS, r1 = Math.min(rows, r0 + GATHER_ROWS);
+            if (ownRows && unit == 0) {
+                for (int r = 0; r < Math.min(rows, GATHER_AHEAD); r++) {
+                    fold += touch(orderOff + r);
+                }
+            }
             for (int r = r0; r < r1; r++) { // all touches first: more misses in flight at once
                 int next = orderOff + GATHER_AHEAD + r;
-                if (next < orderEnd) {
-                    int sample = order[next];
-                    if (sample >= 0 && sample < n) {
-                        int base = imagesOff + sample * pixels;
-                        for (int p = 0; p < pixels; p += 64) {
-                            fold += images[base + p];
-                        }
-                        fold += images[base + pixels - 1];
-                    }
+                if (next < touchEnd) {
+                    fold += touch(next);
                 }
             }
             for (int r = r0; r < r1; r++) {
@@ -692,6 +696,19 @@ public final class CpuDevice extends ReferenceDevice {
                 y[yOff + r] = labels[labelsOff + sample];
             }
             touched = fold; // a plain write: a race between threads here is harmless
+        }
+
+        /** Loads one byte of every cache line of the image at order position {@code at} (none if out of range). */
+        private int touch(int at) {
+            int sample = order[at], fold = 0;
+            if (sample >= 0 && sample < n) {
+                int base = imagesOff + sample * pixels;
+                for (int p = 0; p < pixels; p += 64) {
+                    fold += images[base + p];
+                }
+                fold += images[base + pixels - 1];
+            }
+            return fold;
         }
     }
 
