@@ -3,7 +3,6 @@ package dev.kiln.engine.cpu;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -60,16 +59,6 @@ final class VectorKernels implements Kernels {
     private static int bound(int n) {
         return S == null ? 0 : S.loopBound(n);
     }
-
-    /** Lanes {@code [0, end - start)} for a row's last columns after the whole vectors; null if none or no vectors. */
-    private static VectorMask<Float> tailMask(int start, int end) {
-        return S == null || start == end ? null : TAILS[end - start];
-    }
-
-    /** {@code TAILS[n]}: the first n lanes, made once (a mask made in a kernel was an allocation per call). */
-    @SuppressWarnings("unchecked")
-    private static final VectorMask<Float>[] TAILS = S == null ? null : java.util.stream.IntStream.range(0, L)
-            .mapToObj(n -> S.indexInRange(0, n)).toArray(VectorMask[]::new);
 
     // ---- GEMM ----
 
@@ -462,7 +451,6 @@ final class VectorKernels implements Kernels {
     @Override
     public void biasActivation(float[] z, int zOff, float[] bias, int bOff, int cols, int r0, int r1, boolean relu) {
         int vectorCols = bound(cols);
-        VectorMask<Float> tail = tailMask(vectorCols, cols);
         for (int r = r0; r < r1; r++) {
             int row = zOff + r * cols;
             int j = 0;
@@ -472,14 +460,6 @@ final class VectorKernels implements Kernels {
                     v = v.max(0f);
                 }
                 v.intoArray(z, row + j);
-            }
-            if (tail != null) { // the last columns as one masked vector (the seed net's 25 and 10)
-                FloatVector v = FloatVector.fromArray(S, z, row + j, tail).add(FloatVector.fromArray(S, bias, bOff + j, tail));
-                if (relu) {
-                    v = v.max(0f);
-                }
-                v.intoArray(z, row + j, tail);
-                continue;
             }
             for (; j < cols; j++) {
                 float v = z[row + j] + bias[bOff + j];
@@ -505,22 +485,6 @@ final class VectorKernels implements Kernels {
                 sum = sum.add(d);
             }
             sum.intoArray(out, outOff + j);
-        }
-        VectorMask<Float> tail = tailMask(j, j1);
-        if (tail != null) { // the last columns as one masked vector: the same sums, in the same row order
-            FloatVector sum = FloatVector.zero(S);
-            for (int r = 0; r < rows; r++) {
-                int i = r * cols + j;
-                FloatVector d = FloatVector.fromArray(S, x, xOff + i, tail);
-                if (h != null) {
-                    FloatVector hv = FloatVector.fromArray(S, h, hOff + i, tail);
-                    d = FloatVector.zero(S).blend(d, hv.compare(VectorOperators.GT, 0f));
-                    d.intoArray(x, xOff + i, tail);
-                }
-                sum = sum.add(d);
-            }
-            sum.intoArray(out, outOff + j, tail);
-            return;
         }
         for (; j < j1; j++) {
             float sum = 0f;
