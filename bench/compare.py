@@ -3,10 +3,11 @@
 
 Trains the same network on the same MNIST data with the same batch size and optimizer (Adam, lr 1e-3) in Kiln
 (`./kiln train --device cpu`), in PyTorch (Debian's python3-torch on OpenBLAS) and in plain numpy, alternating the
-three per configuration, and prints epoch time (median of the epochs after a warm-up), samples/s and Kiln's ratio
+three per configuration (two rounds by default), and prints epoch time (median of the epochs after each run's
+warm-up, over all rounds), samples/s and Kiln's ratio
 to each, plus this machine's SGEMM rate measured by numpy on 2048^3 in the same run.
 
-  bench/compare.py [--epochs 6] [--device cpu] [--configs 784,25,25,10:64 ...] [--out bench/results/NAME]
+  bench/compare.py [--epochs 6] [--rounds 2] [--device cpu] [--configs 784,25,25,10:64 ...] [--out bench/results/NAME]
 
 Fair to the peers, as a user who tuned them would be: data preloaded as float32 arrays, no DataLoader;
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for them (they halve OpenBLAS on this AVX-512 CPU); OpenBLAS and
@@ -86,6 +87,8 @@ def main():
     # some compiled code back to the interpreter once), so the default times five epochs after the warm-up: the
     # median then is a settled epoch for every engine. Kiln's first epoch is shown in its own column.
     ap.add_argument("--epochs", type=int, default=6, help="epochs per run; the first is the warm-up (default 6)")
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="alternating rounds of every engine per configuration; times are the median over all (default 2)")
     ap.add_argument("--device", default="cpu", help="Kiln's device (default cpu)")
     ap.add_argument("--configs", nargs="*", default=DEFAULT_CONFIGS, help="layers:batch ...")
     ap.add_argument("--data-dir", default=None, help="MNIST folder (default: Kiln's cache, fetched if missing)")
@@ -94,6 +97,8 @@ def main():
     args = ap.parse_args()
     if args.epochs < 2:
         sys.exit("compare: --epochs must be at least 2 (one warm-up, then timed epochs)")
+    if args.rounds < 1:
+        sys.exit("compare: --rounds must be at least 1")
 
     data_dir = args.data_dir
     if data_dir is None:
@@ -109,17 +114,21 @@ def main():
     for config in args.configs:
         layers, batch = config.split(":")
         batch = int(batch)
-        medians = {}
-        for engine in engines:  # alternate: every engine once per configuration, in turn
-            try:
-                if engine == "kiln":
-                    ep = run_kiln(layers, batch, args.epochs, data_dir, args.device, tmp)
-                else:
-                    ep = run_peer("torch" if engine == "pytorch" else "numpy", layers, batch, args.epochs, data_dir)
-                timed = [e["epoch_seconds"] for e in ep[1:]]
-                medians[engine] = (statistics.median(timed), ep[-1].get("test_accuracy"), ep[0]["epoch_seconds"])
-            except Exception as e:  # one engine failing must not hide the others' numbers
-                print(f"compare: {layers} batch {batch}: {e}", file=sys.stderr)
+        timed, last, first = {}, {}, {}
+        for _ in range(args.rounds):
+            for engine in engines:  # alternate: every engine once per round, in turn
+                try:
+                    if engine == "kiln":
+                        ep = run_kiln(layers, batch, args.epochs, data_dir, args.device, tmp)
+                    else:
+                        ep = run_peer("torch" if engine == "pytorch" else "numpy", layers, batch, args.epochs, data_dir)
+                    timed.setdefault(engine, []).extend(e["epoch_seconds"] for e in ep[1:])
+                    last[engine] = ep[-1].get("test_accuracy")
+                    first.setdefault(engine, []).append(ep[0]["epoch_seconds"])
+                except Exception as e:  # one engine failing must not hide the others' numbers
+                    print(f"compare: {layers} batch {batch}: {e}", file=sys.stderr)
+        # the median over every round's timed epochs: a burst of noise on this shared machine moves one round
+        medians = {e: (statistics.median(t), last[e], statistics.median(first[e])) for e, t in timed.items()}
         row = {"layers": layers, "batch": batch}
         for engine, (sec, acc, first) in medians.items():
             row[engine] = {"epoch_seconds": sec, "samples_per_second": 60000 / sec, "test_accuracy": acc,
@@ -130,7 +139,8 @@ def main():
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     cpu = cpu_model()
     lines = [f"Kiln vs peers, {when}, {cpu}, {os.cpu_count()} cores; numpy SGEMM 2048^3: {gflops:.0f} GFLOP/s",
-             f"epoch time = median of {args.epochs - 1} epochs after a warm-up; Kiln on --device {args.device}",
+             f"epoch time = median of {args.rounds} x {args.epochs - 1} epochs ({args.rounds} alternating runs of each engine,"
+             f" each after a warm-up epoch); Kiln on --device {args.device}",
              "",
              "| network | batch | " + " | ".join(f"{e} s/epoch" for e in engines) + " | kiln samples/s | "
              + " | ".join(f"kiln vs {e}" for e in engines if e != "kiln") + " | kiln epoch 1 s |",
@@ -153,7 +163,7 @@ def main():
         f.write(table + "\n")
     with open(out + ".json", "w") as f:
         json.dump({"date": when, "machine": cpu, "cores": os.cpu_count(), "sgemm_gflops": gflops,
-                   "epochs": args.epochs, "device": args.device, "rows": rows}, f, indent=1)
+                   "epochs": args.epochs, "rounds": args.rounds, "device": args.device, "rows": rows}, f, indent=1)
     with open(out + ".tsv", "w") as f:  # for `kiln bench --peers FILE.tsv --report DIR`
         f.write("network\tbatch\tengine\tsamples_per_second\tepoch_seconds\n")
         for r in rows:
