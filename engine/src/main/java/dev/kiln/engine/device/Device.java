@@ -132,6 +132,17 @@ public interface Device extends AutoCloseable {
     }
 
     /**
+     * Whether a sharded training step should multiply each shard's batch by an {@code (inputs, outputs)} copy of a
+     * layer's weights, transposed once per step, instead of by the {@code (outputs, inputs)} weights themselves
+     * ({@code x W^T}): a device says yes for shapes where its {@code x B} is much faster than its {@code x W^T} and
+     * many shards would otherwise rearrange W each. The copy is exact, so results are the same either way up to the
+     * GEMM's own rounding. The default is false.
+     */
+    default boolean prefersTransposedWeights(int outputs, int inputs) {
+        return false;
+    }
+
+    /**
      * Runs {@code body} for each shard {@code s} in {@code [0, shards)}. The shards must write disjoint tensors
      * (each its own rows, gradient copy and stats), so a device may run them at the same time, each shard's ops in
      * order; the default runs them one after the other. Inside a replayable body this is part of the step.

@@ -213,6 +213,13 @@ public final class DeviceCheck {
             dev.gemm(true, true, -0.75f, a.got, b.got, 0.5f, c.got);
             ref.gemm(true, true, -0.75f, a.ref, b.ref, 0.5f, c.ref);
             compare("gemm TT alpha,beta", "23x41x300", c, sum(300));
+            // and for a few columns over a long sum (a forward pass against transposed weights)
+            a = floats(9, 300, -1, 1);
+            b = floats(300, 17, -1, 1);
+            c = floats(9, 17, -1, 1);
+            dev.gemm(false, false, -0.75f, a.got, b.got, 0.5f, c.got);
+            ref.gemm(false, false, -0.75f, a.ref, b.ref, 0.5f, c.ref);
+            compare("gemm NN alpha,beta", "9x17x300", c, sum(300));
         }
 
         static final int[][] ROWS_COLS = {{1, 1}, {1, 25}, {7, 10}, {63, 25}, {64, 25}, {65, 784}, {1000, 10}};

@@ -237,6 +237,12 @@ public final class ValidatingDevice implements Device {
         return candidate.preferredShards(rows, parameters);
     }
 
+    /** The candidate's, so that a validated run multiplies as the candidate alone would. */
+    @Override
+    public boolean prefersTransposedWeights(int outputs, int inputs) {
+        return candidate.prefersTransposedWeights(outputs, inputs);
+    }
+
     @Override
     public Runnable replayable(Runnable body) {
         return body;

@@ -39,6 +39,8 @@ public final class TrainingStep {
     private final Tensor[] cursor;   // (1, 1) views of cursors, one per slot
     private final Tensor shardGrads; // F32 (S, Q): per shard gradient copies; null when no step is sharded
     private final int[] fullStarts;  // first row of each cursor's shard in a full batch (0 past its shards)
+    private final Tensor[] transposed; // (I_l, O_l) per layer where the device prefers it in sharded steps, else null
+    private final Tensor[] identity;   // (O_l, O_l) beside each transposed copy
     private final Runnable full;
     private final Runnable partial;  // null when B divides N
 
@@ -66,6 +68,15 @@ public final class TrainingStep {
             cursor[s] = cursors.rows(s, 1);
         }
         shardGrads = slots > 1 ? device.allocate(DType.F32, slots, q) : null;
+        transposed = new Tensor[acts.length];
+        identity = new Tensor[acts.length];
+        for (int l = 0; slots > 1 && l < acts.length; l++) {
+            int o = model.spec().outputs(l), i = model.spec().inputs(l);
+            if (device.prefersTransposedWeights(o, i)) {
+                transposed[l] = device.allocate(DType.F32, i, o);
+                identity[l] = model.identity(o);
+            }
+        }
         fullStarts = new int[slots];
         System.arraycopy(starts(b, fullShards), 0, fullStarts, 0, fullShards);
         full = device.replayable(plan(b, fullShards));
@@ -87,6 +98,7 @@ public final class TrainingStep {
         if (shards == 1) {
             Runnable pass = pass(0, rows, 0, model.gradientTensor());
             return () -> {
+                transposeWeights();
                 pass.run();
                 advanceCursors(rows);
                 optimizer.issueUpdate(model.parameterTensor(), model.gradientTensor());
@@ -104,6 +116,7 @@ public final class TrainingStep {
         Tensor copies = shardGrads.firstRows(shards);           // (S, Q)
         IntConsumer shard = s -> passes[s].run();
         return () -> {
+            transposeWeights();
             device.forEachShard(shards, shard);
             device.gemm(false, false, 1f, weights, copies, 0f, model.gradientTensor()); // (1, S) x (S, Q)
             advanceCursors(rows);
@@ -136,11 +149,20 @@ public final class TrainingStep {
             if (shift != 0) {
                 device.addInt(at, -shift);
             }
-            model.forward(xs, as);
+            model.forward(xs, as, transposed);
             device.softmaxCrossEntropy(as[last], ys, ds[last], st);
             device.countCorrect(as[last], ys, st);
             model.backward(xs, as, ds, into);
         };
+    }
+
+    /** The step's transposed weight copies, from the weights the last update left (once, for all shards). */
+    private void transposeWeights() {
+        for (int l = 0; l < transposed.length; l++) {
+            if (transposed[l] != null) {
+                model.transposeWeight(l, identity[l], transposed[l]);
+            }
+        }
     }
 
     /** Moves every cursor on by the step's rows (after the shards: each moves its own during the gather). */

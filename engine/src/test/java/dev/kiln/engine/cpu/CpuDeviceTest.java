@@ -4,6 +4,9 @@ import dev.kiln.engine.device.DType;
 import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.ReferenceDevice;
 import dev.kiln.engine.device.Tensor;
+import dev.kiln.engine.model.Init;
+import dev.kiln.engine.model.LayerSpec;
+import dev.kiln.engine.model.Mlp;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
@@ -62,6 +65,37 @@ class CpuDeviceTest {
         Tensor t = d.allocate(DType.F32, rows, cols);
         d.upload(v, t);
         return t;
+    }
+
+    @Test
+    void aTransposedWeightCopyIsExactAndGivesTheSameForwardPass() {
+        LayerSpec spec = new LayerSpec(784, 25, 25, 10);
+        try (CpuDevice d = new CpuDevice(CpuDevice.widestVectorBits(), 2)) {
+            assertTrue(d.prefersTransposedWeights(25, 784));
+            Mlp model = Mlp.initialized(d, spec, Init.PYTORCH_DEFAULT, 3);
+            Tensor wt = d.allocate(DType.F32, 784, 25);
+            model.transposeWeight(0, model.identity(25), wt);
+            float[] w = download(d, model.weight(0)), t = download(d, wt);
+            for (int o = 0; o < 25; o++) {
+                for (int i = 0; i < 784; i++) {
+                    assertEquals(w[o * 784 + i], t[i * 25 + o], 0f, "W^T(" + i + ", " + o + ")");
+                }
+            }
+            Tensor x = random(d, new SplittableRandom(5), 37, 784); // 37 rows: four tiles of eight and a short one
+            Tensor[] plain = model.allocateActivations(37), viaCopy = model.allocateActivations(37);
+            model.forward(x, plain);
+            model.forward(x, viaCopy, new Tensor[] {wt, null, null});
+            float[] p = download(d, plain[2]), q = download(d, viaCopy[2]);
+            for (int i = 0; i < p.length; i++) {
+                assertEquals(p[i], q[i], 1e-5f * Math.max(1f, Math.abs(p[i])), "logit " + i); // sums in another order
+            }
+        }
+    }
+
+    private static float[] download(Device d, Tensor t) {
+        float[] v = new float[(int) t.size()];
+        d.download(t, v);
+        return v;
     }
 
     @Test

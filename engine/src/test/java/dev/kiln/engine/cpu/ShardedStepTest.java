@@ -21,12 +21,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The CPU device's sharded training step: the same numbers for any thread count, close to the unsharded reference. */
+/**
+ * The CPU device's sharded training step: the same numbers for any thread count, close to the unsharded reference.
+ * The first layer (150 inputs, 24 outputs) is one the CPU device multiplies by a transposed weight copy.
+ */
 class ShardedStepTest {
-    private static final LayerSpec SPEC = new LayerSpec(60, 24, 16, 10);
+    private static final LayerSpec SPEC = new LayerSpec(150, 24, 16, 10);
     /** Two full batches of 256 (4 shards of 64 on the CPU device) and a partial batch of 200 (3 shards). */
     private static final int BATCH = 256, N = 2 * BATCH + 200;
-    private static final Dataset DATA = TestData.separable("shards", N, 60, 10, 5);
+    private static final Dataset DATA = TestData.separable("shards", N, 150, 10, 5);
 
     /** One epoch in a shuffled order, then a second: {parameters, then loss sum and correct count per epoch}. */
     private static float[][] twoEpochs(Device device) {
@@ -59,6 +62,8 @@ class ShardedStepTest {
             assertEquals(3, cpu.preferredShards(200, SPEC.parameterCount()));
             assertEquals(1, cpu.preferredShards(64, SPEC.parameterCount()), "batch 64 stays whole");
             assertEquals(1, cpu.preferredShards(BATCH, 1_863_690), "the wide net splits each op instead");
+            assertTrue(cpu.prefersTransposedWeights(24, 150), "layer 1 runs against its transposed copy");
+            assertTrue(!cpu.prefersTransposedWeights(16, 24) && !cpu.prefersTransposedWeights(1024, 784));
         }
     }
 
