@@ -258,8 +258,7 @@ public final class CpuDevice extends ReferenceDevice {
             dispatch(worker, j, chunks(n), (long) n * k, GEMM_PARALLEL_MIN);
             return;
         }
-        if (!transA && !transB && n <= kernels.narrowWidth() && k > KC
-                && (long) k * kernels.narrowWidth() <= packed[worker].length) {
+        if (!transA && !transB && rowsGemmTakes(n, k)) {
             rowsGemm(worker, alpha, f32(a), off(a), a.cols(), f32(b), off(b), b.cols(), beta, cv, off(c), m, n, k);
             return;
         }
@@ -369,11 +368,15 @@ public final class CpuDevice extends ReferenceDevice {
         }
     }
 
-    /** Narrow and long: a transposed-weight forward pass (see {@link #rowsGemm}) pays off for these layers. */
+    /** Whether {@link #rowsGemm} multiplies by a B of n columns and k rows: narrow, long, and fits a pack buffer. */
+    private boolean rowsGemmTakes(int n, int k) {
+        return n <= kernels.narrowWidth() && k > KC && (long) k * kernels.narrowWidth() <= packed[0].length;
+    }
+
+    /** Where {@link #rowsGemm} takes the copy (with vectors: the scalar loops gain nothing from it). */
     @Override
     public boolean prefersTransposedWeights(int outputs, int inputs) {
-        return kernels.bits() > 0 && outputs <= kernels.narrowWidth() && inputs > KC
-                && (long) inputs * kernels.narrowWidth() <= packed[0].length;
+        return kernels.bits() > 0 && rowsGemmTakes(outputs, inputs);
     }
 
     /**

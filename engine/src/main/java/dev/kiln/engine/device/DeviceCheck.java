@@ -202,24 +202,21 @@ public final class DeviceCheck {
                 }
             }
             // alpha and beta: C = 0.5 A B + 1 C, accumulating into existing values
-            Twin a = floats(7, 25, -1, 1), b = floats(25, 10, -1, 1), c = floats(7, 10, -1, 1);
-            dev.gemm(false, false, 0.5f, a.got, b.got, 1f, c.got);
-            ref.gemm(false, false, 0.5f, a.ref, b.ref, 1f, c.ref);
-            compare("gemm alpha,beta", "7x10x25", c, sum(25));
+            alphaBeta("gemm alpha,beta", false, false, 7, 10, 25, 0.5f, 1f);
             // the same over a long sum (k = 300), which blocked GEMMs accumulate into C in several passes
-            a = floats(300, 23, -1, 1);
-            b = floats(41, 300, -1, 1);
-            c = floats(23, 41, -1, 1);
-            dev.gemm(true, true, -0.75f, a.got, b.got, 0.5f, c.got);
-            ref.gemm(true, true, -0.75f, a.ref, b.ref, 0.5f, c.ref);
-            compare("gemm TT alpha,beta", "23x41x300", c, sum(300));
+            alphaBeta("gemm TT alpha,beta", true, true, 23, 41, 300, -0.75f, 0.5f);
             // and for a few columns over a long sum (a forward pass against transposed weights)
-            a = floats(9, 300, -1, 1);
-            b = floats(300, 17, -1, 1);
-            c = floats(9, 17, -1, 1);
-            dev.gemm(false, false, -0.75f, a.got, b.got, 0.5f, c.got);
-            ref.gemm(false, false, -0.75f, a.ref, b.ref, 0.5f, c.ref);
-            compare("gemm NN alpha,beta", "9x17x300", c, sum(300));
+            alphaBeta("gemm NN alpha,beta", false, false, 9, 17, 300, -0.75f, 0.5f);
+        }
+
+        /** {@code C (m, n) = alpha op(A) op(B) + beta C} on random operands and a random C, against the reference. */
+        private void alphaBeta(String op, boolean ta, boolean tb, int m, int n, int k, float alpha, float beta) {
+            Twin a = ta ? floats(k, m, -1, 1) : floats(m, k, -1, 1);
+            Twin b = tb ? floats(n, k, -1, 1) : floats(k, n, -1, 1);
+            Twin c = floats(m, n, -1, 1);
+            dev.gemm(ta, tb, alpha, a.got, b.got, beta, c.got);
+            ref.gemm(ta, tb, alpha, a.ref, b.ref, beta, c.ref);
+            compare(op, m + "x" + n + "x" + k, c, sum(k));
         }
 
         static final int[][] ROWS_COLS = {{1, 1}, {1, 25}, {7, 10}, {63, 25}, {64, 25}, {65, 784}, {1000, 10}};
