@@ -726,11 +726,11 @@ public final class CpuDevice extends ReferenceDevice {
                     fold += touch(orderOff + r);
                 }
             }
-            for (int r = r0; r < r1; r++) { // all touches first: more misses in flight at once
-                int next = orderOff + GATHER_AHEAD + r;
-                if (next < touchEnd) {
-                    fold += touch(next);
-                }
+            // all touches first: more misses in flight at once. The bound is computed, not tested in the loop: the JIT
+            // hoists such a test on the strength of its profile and recompiles when a shard's last unit fails it
+            int ahead = orderOff + GATHER_AHEAD;
+            for (int at = ahead + r0, end = Math.min(ahead + r1, touchEnd); at < end; at++) {
+                fold += touch(at);
             }
             for (int r = r0; r < r1; r++) {
                 int sample = order[orderOff + r];

@@ -214,8 +214,9 @@ final class VectorKernels implements Kernels {
     @Override
     public void narrowTile(float[] a, int aOff, int rowStride, int kStride, int rows, float[] b, int bOff, int k,
                            float[] c, int cOff, int ldc, int cols, float alpha, float beta, float[] tmp) {
-        int o0 = aOff, o1 = rows > 1 ? aOff + rowStride : aOff, o2 = rows > 2 ? aOff + 2 * rowStride : aOff;
-        int o3 = rows > 3 ? aOff + 3 * rowStride : aOff, o4 = rows > 4 ? aOff + 4 * rowStride : aOff;
+        int last = rows - 1; // missing rows repeat the last one (see rowsTile)
+        int o0 = aOff, o1 = aOff + Math.min(1, last) * rowStride, o2 = aOff + Math.min(2, last) * rowStride;
+        int o3 = aOff + Math.min(3, last) * rowStride, o4 = aOff + Math.min(4, last) * rowStride;
         if (S == null) {
             for (int r = 0; r < rows; r++) {
                 int ar = aOff + r * rowStride, cr = cOff + r * ldc;
@@ -282,11 +283,13 @@ final class VectorKernels implements Kernels {
             return;
         }
         // narrowTile with eight rows and A's k stride 1, so that the JIT hoists the bounds checks of A's loads too;
-        // missing rows repeat row 0: computed, never stored
-        int o0 = aOff, o1 = rows > 1 ? aOff + lda : aOff, o2 = rows > 2 ? aOff + 2 * lda : aOff;
-        int o3 = rows > 3 ? aOff + 3 * lda : aOff, o4 = rows > 4 ? aOff + 4 * lda : aOff;
-        int o5 = rows > 5 ? aOff + 5 * lda : aOff, o6 = rows > 6 ? aOff + 6 * lda : aOff;
-        int o7 = rows > 7 ? aOff + 7 * lda : aOff;
+        // missing rows repeat the last one: computed, never stored. Math.min, not a branch: a branch that training
+        // never took (a short last tile) would be compiled as a trap, and the partial batch would take it
+        int last = rows - 1;
+        int o0 = aOff, o1 = aOff + Math.min(1, last) * lda, o2 = aOff + Math.min(2, last) * lda;
+        int o3 = aOff + Math.min(3, last) * lda, o4 = aOff + Math.min(4, last) * lda;
+        int o5 = aOff + Math.min(5, last) * lda, o6 = aOff + Math.min(6, last) * lda;
+        int o7 = aOff + Math.min(7, last) * lda;
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
         FloatVector c70 = c00, c71 = c00;
@@ -344,11 +347,11 @@ final class VectorKernels implements Kernels {
             scalarDotTile(a, aOff, lda, aRows, b, bOff, ldb, bRows, k, c, cOff, ldc, alpha, beta);
             return;
         }
-        // missing rows repeat row 0: computed, never stored
-        int a0 = aOff, a1 = aRows > 1 ? aOff + lda : aOff, a2 = aRows > 2 ? aOff + 2 * lda : aOff;
-        int a3 = aRows > 3 ? aOff + 3 * lda : aOff;
-        int b0 = bOff, b1 = bRows > 1 ? bOff + ldb : bOff, b2 = bRows > 2 ? bOff + 2 * ldb : bOff;
-        int b3 = bRows > 3 ? bOff + 3 * ldb : bOff, b4 = bRows > 4 ? bOff + 4 * ldb : bOff;
+        int aLast = aRows - 1, bLast = bRows - 1; // missing rows repeat the last one (see rowsTile)
+        int a0 = aOff, a1 = aOff + Math.min(1, aLast) * lda, a2 = aOff + Math.min(2, aLast) * lda;
+        int a3 = aOff + Math.min(3, aLast) * lda;
+        int b0 = bOff, b1 = bOff + Math.min(1, bLast) * ldb, b2 = bOff + Math.min(2, bLast) * ldb;
+        int b3 = bOff + Math.min(3, bLast) * ldb, b4 = bOff + Math.min(4, bLast) * ldb;
         FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00, s03 = s00, s04 = s00;
         FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00, s14 = s00;
         FloatVector s20 = s00, s21 = s00, s22 = s00, s23 = s00, s24 = s00;
