@@ -12,6 +12,11 @@ import dev.kiln.engine.model.Mlp;
  * Forward passes only: scores a dataset in batches (gathered on the device in the identity order) or turns raw
  * inputs into class probabilities. Its buffers are allocated once for batches of up to {@code batchRows}.
  * It never changes the network.
+ *
+ * <p>Where the device cuts a batch into shards ({@link Device#preferredShards}; the CPU does for small networks),
+ * scoring does too, the way a training step runs its forward pass: each shard gathers and scores its own rows into
+ * its own loss and count, against the transposed weight copies the device prefers. Scoring then runs on every core
+ * and through the same code as training, so the JIT's code for training is not recompiled after each evaluation.
  */
 public final class Evaluator {
     private final Mlp model;
@@ -23,8 +28,12 @@ public final class Evaluator {
     private final Tensor[] acts;   // (R, O_l); the last is the logits (R, C)
     private final Tensor dlogits;  // F32 (R, C): required by the loss op, unused here
     private final Tensor preds;    // I32 (R, 1)
-    private final Tensor stats;    // F32 (1, 2): loss sum, correct count
-    private final Tensor cursor;   // I32 (1, 1)
+    private final Tensor stats;    // F32 (S, 2): per shard loss sum and correct count
+    private final Tensor cursors;  // I32 (S, 1): per shard position of its first row in the identity order
+    private final int shards;      // S for a batch of R rows: 1 where the device does not shard
+    private final int[] cursorValues;  // (S) host side of cursors
+    private final Tensor[] transposed; // (I_l, O_l) per layer where the device prefers it in shards, else null
+    private final Tensor[] identity;   // (O_l, O_l) beside each transposed copy
 
     /** A loss and an accuracy, without per-sample detail. */
     public record Summary(double loss, double accuracy) {
@@ -43,8 +52,19 @@ public final class Evaluator {
         acts = model.allocateActivations(batchRows);
         dlogits = device.allocate(DType.F32, batchRows, classes);
         preds = device.allocate(DType.I32, batchRows, 1);
-        stats = device.allocate(DType.F32, 1, 2);
-        cursor = device.allocate(DType.I32, 1, 1);
+        shards = device.preferredShards(batchRows, model.spec().parameterCount());
+        stats = device.allocate(DType.F32, shards, 2);
+        cursors = device.allocate(DType.I32, shards, 1);
+        cursorValues = new int[shards];
+        transposed = new Tensor[acts.length];
+        identity = new Tensor[acts.length];
+        for (int l = 0; shards > 1 && l < acts.length; l++) {
+            int o = model.spec().outputs(l), i = model.spec().inputs(l);
+            if (device.prefersTransposedWeights(o, i)) {
+                transposed[l] = device.allocate(DType.F32, i, o);
+                identity[l] = model.identity(o);
+            }
+        }
     }
 
     /** Uploads {@code data} and evaluates it in full. */
@@ -90,24 +110,65 @@ public final class Evaluator {
         int n = data.size();
         data.useIdentityOrder();
         device.fill(stats, 0);
+        for (int l = 0; l < transposed.length; l++) {
+            if (transposed[l] != null) {
+                model.transposeWeight(l, identity[l], transposed[l]);
+            }
+        }
+        Tensor cursor = cursors.rows(0, 1);
         device.fill(cursor, 0);
         int last = acts.length - 1;
         for (int start = 0; start < n; start += batchRows) {
             int rows = Math.min(batchRows, n - start);
-            Tensor xs = x.firstRows(rows), ys = y.firstRows(rows);
             Tensor[] as = Mlp.firstRows(acts, rows);
-            device.gatherBatch(data.images(), data.labels(), data.order(), cursor, xs, ys);
-            device.addInt(cursor, rows); // the cursor advances on the device, as in training
-            model.forward(xs, as);
-            device.softmaxCrossEntropy(as[last], ys, dlogits.firstRows(rows), stats);
-            device.countCorrect(as[last], ys, stats);
+            if (shards == 1) {
+                Tensor xs = x.firstRows(rows), ys = y.firstRows(rows);
+                device.gatherBatch(data.images(), data.labels(), data.order(), cursor, xs, ys);
+                device.addInt(cursor, rows); // the cursor advances on the device, as in training
+                model.forward(xs, as);
+                device.softmaxCrossEntropy(as[last], ys, dlogits.firstRows(rows), stats);
+                device.countCorrect(as[last], ys, stats);
+            } else {
+                scoreInShards(data, start, rows);
+            }
             if (sink != null) {
                 sink.accept(start, rows, as[last], preds.firstRows(rows));
             }
         }
+        float[] perSlot = new float[(int) stats.size()];
+        device.download(stats, perSlot);
         float[] s = new float[2];
-        device.download(stats, s);
+        for (int i = 0; i < perSlot.length; i += 2) { // in slot order, so the sums do not depend on the threads
+            s[0] += perSlot[i];
+            s[1] += perSlot[i + 1];
+        }
         return s;
+    }
+
+    /** Rows {@code [start, start + rows)} of the order cut into near-equal shards, each scored into its stats slot. */
+    private void scoreInShards(DeviceDataset data, int start, int rows) {
+        int count = Math.min(shards, device.preferredShards(rows, model.spec().parameterCount()));
+        int[] first = new int[count + 1];
+        for (int i = 0; i <= count; i++) {
+            first[i] = (int) ((long) rows * i / count);
+        }
+        for (int i = 0; i < count; i++) {
+            cursorValues[i] = start + first[i];
+        }
+        device.upload(cursorValues, cursors);
+        int last = acts.length - 1;
+        device.forEachShard(count, i -> {
+            int r0 = first[i], r = first[i + 1] - r0;
+            Tensor xs = x.rows(r0, r), ys = y.rows(r0, r), st = stats.rows(i, 1);  // (r, P), (r, 1), (1, 2)
+            Tensor[] as = new Tensor[acts.length];
+            for (int l = 0; l < as.length; l++) {
+                as[l] = acts[l].rows(r0, r);                                        // (r, O_l)
+            }
+            device.gatherBatch(data.images(), data.labels(), data.order(), cursors.rows(i, 1), xs, ys);
+            model.forward(xs, as, transposed);
+            device.softmaxCrossEntropy(as[last], ys, dlogits.rows(r0, r), st);
+            device.countCorrect(as[last], ys, st);
+        });
     }
 
     /**

@@ -6,6 +6,8 @@ import dev.kiln.engine.TestData;
 import dev.kiln.engine.train.TrainingStep;
 import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.ReferenceDevice;
+import dev.kiln.engine.eval.Evaluation;
+import dev.kiln.engine.eval.Evaluator;
 import dev.kiln.engine.model.Init;
 import dev.kiln.engine.model.LayerSpec;
 import dev.kiln.engine.model.Mlp;
@@ -22,7 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The CPU device's sharded training step: the same numbers for any thread count, close to the unsharded reference.
+ * The CPU device's sharded training step and evaluation: the same numbers for any thread count, close to the
+ * unsharded reference.
  * The first layer (150 inputs, 24 outputs) is one the CPU device multiplies by a transposed weight copy.
  */
 class ShardedStepTest {
@@ -90,6 +93,56 @@ class ShardedStepTest {
                 assertEquals(reference[1][2 * e], one[1][2 * e], 1e-4f * reference[1][2 * e], "loss sum, epoch " + e);
                 assertEquals(reference[1][2 * e + 1], one[1][2 * e + 1], 2f, "correct count, epoch " + e);
             }
+        }
+    }
+
+    /**
+     * Evaluations of DATA in batches of 256 (shards of 4, 4 and 3 on the CPU device) for two sets of parameters,
+     * on one Evaluator: {loss, accuracy, predictions} each.
+     */
+    private static double[][] twoEvaluations(Device device) {
+        Mlp model = Mlp.initialized(device, SPEC, Init.PYTORCH_DEFAULT, 11);
+        Evaluator evaluator = new Evaluator(model, BATCH);
+        DeviceDataset data = DeviceDataset.upload(device, DATA);
+        double[][] out = new double[4][];
+        for (int round = 0; round < 2; round++) {
+            if (round == 1) { // new weights: the transposed copies must follow them
+                model.setParameters(Init.HE_NORMAL.initialize(SPEC, 12));
+            }
+            Evaluator.Summary s = evaluator.summarize(data);
+            Evaluation e = evaluator.evaluate(data);
+            out[2 * round] = new double[] {s.loss(), s.accuracy(), e.loss(), e.accuracy()};
+            out[2 * round + 1] = Arrays.stream(e.predictions()).asDoubleStream().toArray();
+        }
+        return out;
+    }
+
+    @Test
+    void shardedEvaluationsAreBitIdenticalForOneTwoAndThreeThreadsAndCloseToTheReference() {
+        double[][] reference = twoEvaluations(new ReferenceDevice());
+        try (CpuDevice one = new CpuDevice(CpuDevice.widestVectorBits(), 1)) {
+            double[][] first = twoEvaluations(one);
+            for (int threads : new int[] {2, 3}) {
+                try (CpuDevice cpu = new CpuDevice(CpuDevice.widestVectorBits(), threads)) {
+                    double[][] many = twoEvaluations(cpu);
+                    for (int i = 0; i < first.length; i++) {
+                        assertArrayEquals(first[i], many[i], threads + " threads, result " + i);
+                    }
+                }
+            }
+            for (int round = 0; round < 2; round++) {
+                double[] got = first[2 * round], want = reference[2 * round];
+                assertEquals(want[0], got[0], 1e-5 * want[0], "loss, parameters " + round);
+                assertEquals(want[2], got[2], 1e-5 * want[2], "full evaluation's loss, parameters " + round);
+                assertEquals(want[1], got[1], 2.0 / N, "accuracy, parameters " + round);
+                assertEquals(got[0], got[2], 1e-6 * got[0], "summary and full evaluation agree");
+                long differ = 0;
+                for (int i = 0; i < N; i++) {
+                    differ += reference[2 * round + 1][i] == first[2 * round + 1][i] ? 0 : 1;
+                }
+                assertTrue(differ <= 2, differ + " predictions differ from the reference, parameters " + round);
+            }
+            assertTrue(Math.abs(first[0][0] - first[2][0]) > 1e-3, "the two parameter sets score differently");
         }
     }
 
