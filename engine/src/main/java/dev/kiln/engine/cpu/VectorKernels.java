@@ -609,18 +609,21 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void packTile(float[] a, int aOff, int rowStride, int kStride, int k, float[] dst, int dOff, int[] idx) {
-        int p = 0;
-        if (S != null) {
+        if (S != null && k >= L) {
             // L p-steps of a tile are MR * L packed floats, MR vectors; vector v's lane l is packed position
-            // v * L + l, that is row (v * L + l) % MR at p (v * L + l) / MR: one gather each (idx from tileIndex)
-            for (; p + L <= k; p += L) {
-                int src = aOff + p * kStride, out = dOff + p * MR;
+            // v * L + l, that is row (v * L + l) % MR at p (v * L + l) / MR: one gather each (idx from tileIndex).
+            // Where L does not divide k the last L p-steps overlap the ones before and pack some values again, so
+            // there is no scalar end: its branch, never taken by a training run's full batches, would be compiled
+            // as a trap that its partial batch then takes
+            for (int q = 0; q < k; q += L) {
+                int p = Math.min(q, k - L), src = aOff + p * kStride, out = dOff + p * MR;
                 for (int v = 0; v < MR; v++) {
                     FloatVector.fromArray(S, a, src, idx, v * L).intoArray(dst, out + v * L);
                 }
             }
+            return;
         }
-        for (; p < k; p++) {
+        for (int p = 0; p < k; p++) {
             for (int r = 0; r < MR; r++) {
                 dst[dOff + p * MR + r] = a[aOff + p * kStride + r * rowStride];
             }
