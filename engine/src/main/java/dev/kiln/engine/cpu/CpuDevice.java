@@ -601,7 +601,8 @@ public final class CpuDevice extends ReferenceDevice {
         @Override
         public void run(int unit, int worker) {
             int j0 = unit * COLUMN_STRIP;
-            kernels.columnSums(x, xOff, h, hOff, rows, cols, j0, Math.min(cols, j0 + COLUMN_STRIP), out, outOff);
+            kernels.columnSums(x, xOff, h, hOff, rows, cols, j0, Math.min(cols, j0 + COLUMN_STRIP), out, outOff,
+                    tileScratch[worker]);
         }
     }
 

@@ -89,8 +89,10 @@ interface Kernels {
     /**
      * Columns {@code [j0, j1)} of x (rows x cols), all rows in order: when {@code h != null}, first
      * {@code x = h > 0 ? x : 0} in place (ReLU backward); then {@code out[j] = sum over rows of x[., j]}.
+     * {@code tmp} holds two vectors.
      */
-    void columnSums(float[] x, int xOff, float[] h, int hOff, int rows, int cols, int j0, int j1, float[] out, int outOff);
+    void columnSums(float[] x, int xOff, float[] h, int hOff, int rows, int cols, int j0, int j1, float[] out, int outOff,
+                    float[] tmp);
 
     /** Elements {@code [i0, i1)} of one Adam update; see {@link dev.kiln.engine.device.Device#adam}. */
     void adam(float[] p, int po, float[] g, int go, float[] m, int mo, float[] v, int vo, int i0, int i1,

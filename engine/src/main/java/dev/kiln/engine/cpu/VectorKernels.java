@@ -546,7 +546,11 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void columnSums(float[] x, int xOff, float[] h, int hOff, int rows, int cols, int j0, int j1,
-                           float[] out, int outOff) {
+                           float[] out, int outOff, float[] tmp) {
+        if (S != null && j0 == 0 && j1 == cols && cols < 2 * L && cols % L != 0) {
+            rowColumnSums(x, xOff, h, hOff, rows, cols, out, outOff, tmp);
+            return;
+        }
         int j = j0;
         for (int end = j0 + bound(j1 - j0); j < end; j += L) {
             FloatVector sum = FloatVector.zero(S);
@@ -575,6 +579,53 @@ final class VectorKernels implements Kernels {
                 sum += d;
             }
             out[outOff + j] = sum;
+        }
+    }
+
+    /**
+     * {@link #columnSums} over all of a narrow x's columns (fewer than two vectors, not a whole number of them) row by
+     * row, each row as whole vectors: no scalar loop down each ragged column. A row's last vector runs over into the
+     * next row, masking its elements exactly as that row masks them again (the mask is idempotent) and summing them
+     * into lanes that are never read; the last rows, where that would leave x, go element by element. Every
+     * column is still summed top row first: the results are those of the column loops.
+     */
+    private static void rowColumnSums(float[] x, int xOff, float[] h, int hOff, int rows, int cols, float[] out,
+                                      int outOff, float[] tmp) {
+        boolean two = cols > L;
+        int span = two ? 2 * L : L, end = rows * cols, r = 0;
+        FloatVector zero = FloatVector.zero(S), s0 = zero, s1 = zero;
+        for (; r * cols + span <= end; r++) {
+            int i = r * cols;
+            FloatVector d0 = FloatVector.fromArray(S, x, xOff + i);
+            if (h != null) {
+                d0 = zero.blend(d0, FloatVector.fromArray(S, h, hOff + i).compare(VectorOperators.GT, 0f));
+                d0.intoArray(x, xOff + i);
+            }
+            s0 = s0.add(d0);
+            if (two) {
+                FloatVector d1 = FloatVector.fromArray(S, x, xOff + i + L);
+                if (h != null) {
+                    d1 = zero.blend(d1, FloatVector.fromArray(S, h, hOff + i + L).compare(VectorOperators.GT, 0f));
+                    d1.intoArray(x, xOff + i + L);
+                }
+                s1 = s1.add(d1);
+            }
+        }
+        s0.intoArray(tmp, 0);
+        s1.intoArray(tmp, L);
+        for (; r < rows; r++) {
+            for (int j = 0; j < cols; j++) {
+                int i = r * cols + j;
+                float d = x[xOff + i];
+                if (h != null) {
+                    d = h[hOff + i] > 0f ? d : 0f;
+                    x[xOff + i] = d;
+                }
+                tmp[j] += d;
+            }
+        }
+        for (int j = 0; j < cols; j++) {
+            out[outOff + j] = tmp[j];
         }
     }
 
