@@ -116,6 +116,7 @@ public final class CpuDevice extends ReferenceDevice {
     private final float[][] packedA; // per thread: MC x KC floats of op(A), tile by tile
     private final int[][] gatherIndex; // per thread: row offsets for packing a transposed op(B)
     private final int[][] tileIndex;   // per thread: element offsets for packing a tile of op(A)
+    private final float[][] biasPattern; // per thread: scratch of Kernels.biasActivation
     private final float[][] tileScratch;
 
     /** The device for {@code kiln --device cpu}: width from {@value #VECTOR_BITS_PROPERTY} or the CPU's widest. */
@@ -143,6 +144,7 @@ public final class CpuDevice extends ReferenceDevice {
         this.packedA = new float[threads][MC * KC];
         this.gatherIndex = new int[threads][nr];
         this.tileIndex = new int[threads][Kernels.MR * 16];
+        this.biasPattern = new float[threads][Kernels.BIAS_PATTERN];
         this.tileScratch = new float[threads][Math.max(Math.max(Kernels.MR * nr, Kernels.DOT_A_ROWS * Kernels.DOT_B_ROWS * nr),
                 Kernels.ROWS_TILE * kernels.narrowWidth())];
         this.lanes = new Lane[threads];
@@ -558,7 +560,8 @@ public final class CpuDevice extends ReferenceDevice {
         @Override
         public void run(int unit, int worker) {
             int r0 = unit * rowsPerUnit;
-            kernels.biasActivation(z, zOff, bias, bOff, cols, r0, Math.min(rows, r0 + rowsPerUnit), relu);
+            kernels.biasActivation(z, zOff, bias, bOff, cols, r0, Math.min(rows, r0 + rowsPerUnit), relu,
+                    biasPattern[worker]);
         }
     }
 

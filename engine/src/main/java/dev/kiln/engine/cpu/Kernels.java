@@ -83,8 +83,15 @@ interface Kernels {
     void rowTimesMatrix(float[] a, int aOff, float[] b, int bOff, int ldb, int k, float[] c, int cOff, int j0, int j1,
                         float alpha, float beta);
 
-    /** Rows {@code [r0, r1)} of z (rows of {@code cols}): {@code z += bias}, then ReLU if asked. */
-    void biasActivation(float[] z, int zOff, float[] bias, int bOff, int cols, int r0, int r1, boolean relu);
+    /**
+     * Rows {@code [r0, r1)} of z (rows of {@code cols}): {@code z += bias}, then ReLU if asked. {@code pattern} is
+     * scratch (up to {@link #BIAS_PATTERN} floats).
+     */
+    void biasActivation(float[] z, int zOff, float[] bias, int bOff, int cols, int r0, int r1, boolean relu,
+                        float[] pattern);
+
+    /** Floats of {@link #biasActivation}'s scratch: the bias repeated over a whole number of vectors and rows. */
+    int BIAS_PATTERN = 1024;
 
     /**
      * Columns {@code [j0, j1)} of x (rows x cols), all rows in order: when {@code h != null}, first

@@ -525,7 +525,31 @@ final class VectorKernels implements Kernels {
     // ---- elementwise ----
 
     @Override
-    public void biasActivation(float[] z, int zOff, float[] bias, int bOff, int cols, int r0, int r1, boolean relu) {
+    public void biasActivation(float[] z, int zOff, float[] bias, int bOff, int cols, int r0, int r1, boolean relu,
+                               float[] pattern) {
+        // a ragged row (25 or 10 columns): the rows as one flat run of vectors against the bias repeated over the
+        // least common multiple of the row and the vector length, instead of a scalar end every row
+        int period = S == null || cols % L == 0 ? 0 : cols / Math.min(L, Integer.lowestOneBit(cols)) * L;
+        if (period > 0 && period <= pattern.length && (r1 - r0) * cols >= period) {
+            System.arraycopy(bias, bOff, pattern, 0, cols);
+            for (int n = cols; n < period; n *= 2) { // period / cols is a power of two
+                System.arraycopy(pattern, 0, pattern, n, n);
+            }
+            int start = zOff + r0 * cols, end = zOff + r1 * cols, i = start;
+            for (int q = 0; i + L <= end; i += L) {
+                FloatVector v = FloatVector.fromArray(S, z, i).add(FloatVector.fromArray(S, pattern, q));
+                if (relu) {
+                    v = v.max(0f);
+                }
+                v.intoArray(z, i);
+                q = q + L == period ? 0 : q + L;
+            }
+            for (; i < end; i++) {
+                float v = z[i] + bias[bOff + (i - start) % cols];
+                z[i] = relu ? Math.max(v, 0f) : v;
+            }
+            return;
+        }
         int vectorCols = bound(cols);
         for (int r = r0; r < r1; r++) {
             int row = zOff + r * cols;
