@@ -3,10 +3,12 @@ package dev.kiln.engine.eval;
 import dev.kiln.data.Dataset;
 import dev.kiln.data.KilnException;
 import dev.kiln.engine.DeviceDataset;
+import dev.kiln.engine.Shards;
 import dev.kiln.engine.device.DType;
 import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.Tensor;
 import dev.kiln.engine.model.Mlp;
+import dev.kiln.engine.model.TransposedWeights;
 
 /**
  * Forward passes only: scores a dataset in batches (gathered on the device in the identity order) or turns raw
@@ -32,8 +34,7 @@ public final class Evaluator {
     private final Tensor cursors;  // I32 (S, 1): per shard position of its first row in the identity order
     private final int shards;      // S for a batch of R rows: 1 where the device does not shard
     private final int[] cursorValues;  // (S) host side of cursors
-    private final Tensor[] transposed; // (I_l, O_l) per layer where the device prefers it in shards, else null
-    private final Tensor[] identity;   // (O_l, O_l) beside each transposed copy
+    private final TransposedWeights transposed; // where the device prefers them in shards
 
     /** A loss and an accuracy, without per-sample detail. */
     public record Summary(double loss, double accuracy) {
@@ -56,15 +57,7 @@ public final class Evaluator {
         stats = device.allocate(DType.F32, shards, 2);
         cursors = device.allocate(DType.I32, shards, 1);
         cursorValues = new int[shards];
-        transposed = new Tensor[acts.length];
-        identity = new Tensor[acts.length];
-        for (int l = 0; shards > 1 && l < acts.length; l++) {
-            int o = model.spec().outputs(l), i = model.spec().inputs(l);
-            if (device.prefersTransposedWeights(o, i)) {
-                transposed[l] = device.allocate(DType.F32, i, o);
-                identity[l] = model.identity(o);
-            }
-        }
+        transposed = new TransposedWeights(model, shards > 1);
     }
 
     /** Uploads {@code data} and evaluates it in full. */
@@ -110,11 +103,7 @@ public final class Evaluator {
         int n = data.size();
         data.useIdentityOrder();
         device.fill(stats, 0);
-        for (int l = 0; l < transposed.length; l++) {
-            if (transposed[l] != null) {
-                model.transposeWeight(l, identity[l], transposed[l]);
-            }
-        }
+        transposed.refresh();
         Tensor cursor = cursors.rows(0, 1);
         device.fill(cursor, 0);
         int last = acts.length - 1;
@@ -135,23 +124,13 @@ public final class Evaluator {
                 sink.accept(start, rows, as[last], preds.firstRows(rows));
             }
         }
-        float[] perSlot = new float[(int) stats.size()];
-        device.download(stats, perSlot);
-        float[] s = new float[2];
-        for (int i = 0; i < perSlot.length; i += 2) { // in slot order, so the sums do not depend on the threads
-            s[0] += perSlot[i];
-            s[1] += perSlot[i + 1];
-        }
-        return s;
+        return Shards.sumStats(device, stats);
     }
 
     /** Rows {@code [start, start + rows)} of the order cut into near-equal shards, each scored into its stats slot. */
     private void scoreInShards(DeviceDataset data, int start, int rows) {
         int count = Math.min(shards, device.preferredShards(rows, model.spec().parameterCount()));
-        int[] first = new int[count + 1];
-        for (int i = 0; i <= count; i++) {
-            first[i] = (int) ((long) rows * i / count);
-        }
+        int[] first = Shards.starts(rows, count);
         for (int i = 0; i < count; i++) {
             cursorValues[i] = start + first[i];
         }
@@ -165,7 +144,7 @@ public final class Evaluator {
                 as[l] = acts[l].rows(r0, r);                                        // (r, O_l)
             }
             device.gatherBatch(data.images(), data.labels(), data.order(), cursors.rows(i, 1), xs, ys);
-            model.forward(xs, as, transposed);
+            model.forward(xs, as, transposed.copies());
             device.softmaxCrossEntropy(as[last], ys, dlogits.rows(r0, r), st);
             device.countCorrect(as[last], ys, st);
         });

@@ -1,10 +1,12 @@
 package dev.kiln.engine.train;
 
 import dev.kiln.engine.DeviceDataset;
+import dev.kiln.engine.Shards;
 import dev.kiln.engine.device.DType;
 import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.Tensor;
 import dev.kiln.engine.model.Mlp;
+import dev.kiln.engine.model.TransposedWeights;
 import dev.kiln.engine.optim.OptimizerState;
 
 import java.util.function.IntConsumer;
@@ -39,8 +41,7 @@ public final class TrainingStep {
     private final Tensor[] cursor;   // (1, 1) views of cursors, one per slot
     private final Tensor shardGrads; // F32 (S, Q): per shard gradient copies; null when no step is sharded
     private final int[] fullStarts;  // first row of each cursor's shard in a full batch (0 past its shards)
-    private final Tensor[] transposed; // (I_l, O_l) per layer where the device prefers it in sharded steps, else null
-    private final Tensor[] identity;   // (O_l, O_l) beside each transposed copy
+    private final TransposedWeights transposed; // where the device prefers them in sharded steps
     private final Runnable full;
     private final Runnable partial;  // null when B divides N
 
@@ -68,29 +69,12 @@ public final class TrainingStep {
             cursor[s] = cursors.rows(s, 1);
         }
         shardGrads = slots > 1 ? device.allocate(DType.F32, slots, q) : null;
-        transposed = new Tensor[acts.length];
-        identity = new Tensor[acts.length];
-        for (int l = 0; slots > 1 && l < acts.length; l++) {
-            int o = model.spec().outputs(l), i = model.spec().inputs(l);
-            if (device.prefersTransposedWeights(o, i)) {
-                transposed[l] = device.allocate(DType.F32, i, o);
-                identity[l] = model.identity(o);
-            }
-        }
+        transposed = new TransposedWeights(model, slots > 1);
         fullStarts = new int[slots];
-        System.arraycopy(starts(b, fullShards), 0, fullStarts, 0, fullShards);
+        System.arraycopy(Shards.starts(b, fullShards), 0, fullStarts, 0, fullShards);
         full = device.replayable(plan(b, fullShards));
         partial = rest == 0 ? null : device.replayable(plan(rest, partialShards));
         rewind();
-    }
-
-    /** First row of each of {@code shards} near-equal runs of consecutive rows out of {@code rows}, and the end. */
-    private static int[] starts(int rows, int shards) {
-        int[] s = new int[shards + 1];
-        for (int i = 0; i <= shards; i++) {
-            s[i] = (int) ((long) rows * i / shards);
-        }
-        return s;
     }
 
     /** The body of a step over the first {@code rows} rows of the buffers, cut into {@code shards}. */
@@ -98,13 +82,13 @@ public final class TrainingStep {
         if (shards == 1) {
             Runnable pass = pass(0, rows, 0, model.gradientTensor());
             return () -> {
-                transposeWeights();
+                transposed.refresh();
                 pass.run();
                 advanceCursors(rows);
                 optimizer.issueUpdate(model.parameterTensor(), model.gradientTensor());
             };
         }
-        int[] start = starts(rows, shards);
+        int[] start = Shards.starts(rows, shards);
         Runnable[] passes = new Runnable[shards];
         float[] share = new float[shards]; // each shard's loss is its own rows' mean: weigh it by its rows
         for (int s = 0; s < shards; s++) {
@@ -116,7 +100,7 @@ public final class TrainingStep {
         Tensor copies = shardGrads.firstRows(shards);           // (S, Q)
         IntConsumer shard = s -> passes[s].run();
         return () -> {
-            transposeWeights();
+            transposed.refresh();
             device.forEachShard(shards, shard);
             device.gemm(false, false, 1f, weights, copies, 0f, model.gradientTensor()); // (1, S) x (S, Q)
             advanceCursors(rows);
@@ -149,20 +133,11 @@ public final class TrainingStep {
             if (shift != 0) {
                 device.addInt(at, -shift);
             }
-            model.forward(xs, as, transposed);
+            model.forward(xs, as, transposed.copies());
             device.softmaxCrossEntropy(as[last], ys, ds[last], st);
             device.countCorrect(as[last], ys, st);
             model.backward(xs, as, ds, into);
         };
-    }
-
-    /** The step's transposed weight copies, from the weights the last update left (once, for all shards). */
-    private void transposeWeights() {
-        for (int l = 0; l < transposed.length; l++) {
-            if (transposed[l] != null) {
-                model.transposeWeight(l, identity[l], transposed[l]);
-            }
-        }
     }
 
     /** Moves every cursor on by the step's rows (after the shards: each moves its own during the gather). */
@@ -202,14 +177,7 @@ public final class TrainingStep {
 
     /** Downloads {loss sum, correct count} accumulated since {@link #resetStats}; waits for the device. */
     public float[] readStats() {
-        float[] perSlot = new float[(int) stats.size()];
-        device.download(stats, perSlot);
-        float[] s = new float[2];
-        for (int i = 0; i < perSlot.length; i += 2) { // in slot order, so the sums do not depend on the threads
-            s[0] += perSlot[i];
-            s[1] += perSlot[i + 1];
-        }
-        return s;
+        return Shards.sumStats(device, stats);
     }
 
     /** The logits buffer (B, C) of the last step's forward pass, for tests. */
