@@ -17,6 +17,11 @@ public final class Shards {
         return s;
     }
 
+    /** Rows of the longest of {@link #starts}' {@code shards} runs out of {@code rows} (0 for no rows). */
+    public static int longest(int rows, int shards) {
+        return (rows + shards - 1) / shards;
+    }
+
     /**
      * Downloads {@code stats (S, 2)}, each shard's {loss sum, correct count}, and adds them up in slot order, so that
      * the sums do not depend on which thread ran which shard. Waits for the device.

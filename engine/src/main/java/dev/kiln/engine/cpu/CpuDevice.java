@@ -5,7 +5,6 @@ import dev.kiln.engine.device.DeviceOptions;
 import dev.kiln.engine.device.GemmShape;
 import dev.kiln.engine.device.ReferenceDevice;
 import dev.kiln.engine.device.Tensor;
-import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -880,9 +879,15 @@ public final class CpuDevice extends ReferenceDevice {
         return Math.clamp(rows / SHARD_MIN_ROWS, 1, maxShards);
     }
 
+    /** A lane per thread of the pool. */
+    @Override
+    public int shardLanes() {
+        return pool.size();
+    }
+
     /** Runs the shards over the pool; every op a shard issues runs whole on the thread that claimed the shard. */
     @Override
-    public void forEachShard(int shards, IntConsumer body) {
+    public void forEachShard(int shards, ShardBody body) {
         if (alone(pool.currentWorker())) {
             throw new IllegalStateException("forEachShard inside a shard");
         }
@@ -898,11 +903,11 @@ public final class CpuDevice extends ReferenceDevice {
     }
 
     private static final class ShardJob implements WorkerPool.Job {
-        IntConsumer body;
+        ShardBody body;
 
         @Override
         public void run(int unit, int worker) {
-            body.accept(unit);
+            body.run(unit, worker);
         }
     }
 

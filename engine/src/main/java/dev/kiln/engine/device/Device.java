@@ -142,14 +142,31 @@ public interface Device extends AutoCloseable {
         return false;
     }
 
+    /** One shard's work in {@link #forEachShard}: shard {@code shard}, run on lane {@code lane}. */
+    @FunctionalInterface
+    interface ShardBody {
+        void run(int shard, int lane);
+    }
+
     /**
-     * Runs {@code body} for each shard {@code s} in {@code [0, shards)}. The shards must write disjoint tensors
-     * (each its own rows, gradient copy and stats), so a device may run them at the same time, each shard's ops in
-     * order; the default runs them one after the other. Inside a replayable body this is part of the step.
+     * How many shards {@link #forEachShard} may run at the same time: its lanes, numbered from 0. Shards on one lane
+     * run one after the other, so they can share scratch tensors (on the CPU a lane is a thread, and a batch's rows
+     * written again and again into one lane's buffer stay in that core's cache). Results must not depend on it.
+     * The default is 1.
      */
-    default void forEachShard(int shards, java.util.function.IntConsumer body) {
+    default int shardLanes() {
+        return 1;
+    }
+
+    /**
+     * Runs {@code body} for each shard {@code s} in {@code [0, shards)}, each on one of the {@link #shardLanes}. The
+     * shards must write disjoint tensors (each its own rows, gradient copy and stats) apart from their lane's
+     * scratch, so a device may run shards of different lanes at the same time, each shard's ops in order; the default
+     * runs them one after the other, on lane 0. Inside a replayable body this is part of the step.
+     */
+    default void forEachShard(int shards, ShardBody body) {
         for (int s = 0; s < shards; s++) {
-            body.accept(s);
+            body.run(s, 0);
         }
     }
 

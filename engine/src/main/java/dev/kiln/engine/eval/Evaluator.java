@@ -136,9 +136,13 @@ public final class Evaluator {
         }
         device.upload(cursorValues, cursors);
         int last = acts.length - 1;
-        device.forEachShard(count, i -> {
+        // as in training, the shards of a lane take turns in one block of x, which stays in its core's cache
+        int laneRows = Shards.longest(rows, count);
+        boolean byLane = device.shardLanes() < count && (long) device.shardLanes() * laneRows <= x.rows();
+        device.forEachShard(count, (i, lane) -> {
             int r0 = first[i], r = first[i + 1] - r0;
-            Tensor xs = x.rows(r0, r), ys = y.rows(r0, r), st = stats.rows(i, 1);  // (r, P), (r, 1), (1, 2)
+            Tensor xs = x.rows(byLane ? lane * laneRows : r0, r);                    // (r, P)
+            Tensor ys = y.rows(r0, r), st = stats.rows(i, 1);                        // (r, 1), (1, 2)
             Tensor[] as = new Tensor[acts.length];
             for (int l = 0; l < as.length; l++) {
                 as[l] = acts[l].rows(r0, r);                                        // (r, O_l)

@@ -174,7 +174,7 @@ class ShardedStepTest {
     @Test
     void shardsCannotNest() {
         try (CpuDevice cpu = new CpuDevice(CpuDevice.widestVectorBits(), 2)) {
-            var e = assertThrows(IllegalStateException.class, () -> cpu.forEachShard(2, s -> cpu.forEachShard(2, t -> {
+            var e = assertThrows(IllegalStateException.class, () -> cpu.forEachShard(2, (s, lane) -> cpu.forEachShard(2, (t, inner) -> {
             })));
             assertTrue(e.getMessage().contains("inside a shard"), e.getMessage());
         }
