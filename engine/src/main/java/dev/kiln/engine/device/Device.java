@@ -142,6 +142,14 @@ public interface Device extends AutoCloseable {
         return false;
     }
 
+    /**
+     * {@code out (C, R) = a (R, C)^T}, exactly. Required of a device whose {@link #prefersTransposedWeights} can say
+     * yes: the weight copies it asks for are made with it once per step. The default throws.
+     */
+    default void transpose(Tensor a, Tensor out) {
+        throw new UnsupportedOperationException(name() + " has no transpose operation");
+    }
+
     /** One shard's work in {@link #forEachShard}: shard {@code shard}, run on lane {@code lane}. */
     @FunctionalInterface
     interface ShardBody {

@@ -64,6 +64,7 @@ public final class DeviceCheck {
     public static List<Result> run(Device candidate, long seed) {
         Run run = new Run(candidate, new ReferenceDevice(), seed);
         run.gemms();
+        run.transposes();
         run.elementwise();
         run.losses();
         run.gather();
@@ -187,6 +188,24 @@ public final class DeviceCheck {
                 {1, 1, 1}, {7, 10, 25}, {63, 25, 784}, {25, 784, 65}, {65, 784, 25}, {1000, 10, 25}, {10, 25, 1000}, {1, 25, 784},
                 {37, 1030, 260},
         };
+
+        /**
+         * Weight shapes (O, I) of which a device may ask for transposed copies: the seed net's first layer, a short
+         * one, a long ragged one; each checked where the device asks ({@link Device#prefersTransposedWeights}).
+         */
+        static final int[][] TRANSPOSE_SHAPES = {{25, 784}, {24, 150}, {10, 1000}, {1, 200}, {32, 129}};
+
+        void transposes() {
+            for (int[] s : TRANSPOSE_SHAPES) {
+                int o = s[0], i = s[1];
+                if (dev.prefersTransposedWeights(o, i)) {
+                    Twin w = floats(o, i, -1, 1), t = poisoned(i, o);
+                    dev.transpose(w.got, t.got);
+                    ref.transpose(w.ref, t.ref);
+                    compare("transpose", o + "x" + i, t, EXACT);
+                }
+            }
+        }
 
         void gemms() {
             for (int[] s : GEMM_SHAPES) {

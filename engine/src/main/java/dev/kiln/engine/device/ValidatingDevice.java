@@ -162,6 +162,13 @@ public final class ValidatingDevice implements Device {
     }
 
     @Override
+    public void transpose(Tensor a, Tensor out) {
+        candidate.transpose(cand(a), cand(out));
+        reference.transpose(ref(a), ref(out));
+        check("transpose", () -> "a " + dims(a) + ", out " + dims(out), new Output("out", out, DeviceCheck.EXACT));
+    }
+
+    @Override
     public void columnSums(Tensor x, Tensor out) {
         candidate.columnSums(cand(x), cand(out));
         reference.columnSums(ref(x), ref(out));

@@ -137,7 +137,7 @@ public final class Mlp {
 
     /**
      * {@link #forward(Tensor, Tensor[])}, multiplying layer l by {@code transposed[l]} where that is not null: an
-     * {@code (I, O)} copy of {@link #weight}(l) transposed, current (see {@link #transposeWeight}). The same
+     * {@code (I, O)} copy of {@link #weight}(l) transposed, current (see {@link TransposedWeights}). The same
      * products, through the device's {@code x B} instead of its {@code x W^T}.
      */
     public void forward(Tensor x, Tensor[] activations, Tensor[] transposed) {
@@ -153,25 +153,6 @@ public final class Mlp {
             device.biasActivation(z, b[l], l < last);
             in = z;
         }
-    }
-
-    /**
-     * Issues {@code into (I, O) = W_l^T}, exactly, as the product {@code W_l^T identity} with an {@code (O, O)}
-     * identity matrix (every sum is one weight plus zeros), so that no device needs a transpose operation.
-     */
-    public void transposeWeight(int l, Tensor identity, Tensor into) {
-        device.gemm(true, false, 1f, w[l], identity, 0f, into); // (O, I)^T x (O, O)
-    }
-
-    /** An {@code (n, n)} identity matrix on the device, for {@link #transposeWeight}. */
-    public Tensor identity(int n) {
-        float[] id = new float[n * n];
-        for (int i = 0; i < n; i++) {
-            id[i * n + i] = 1f;
-        }
-        Tensor t = device.allocate(DType.F32, n, n);
-        device.upload(id, t);
-        return t;
     }
 
     /**

@@ -12,19 +12,16 @@ import dev.kiln.engine.device.Tensor;
 public final class TransposedWeights {
     private final Mlp model;
     private final Tensor[] copies;   // (I_l, O_l) per layer, or null where the layer uses W_l itself
-    private final Tensor[] identity; // (O_l, O_l) beside each copy
 
     /** Copies for {@code model}'s layers where its device prefers them, if {@code sharded}; else none at all. */
     public TransposedWeights(Mlp model, boolean sharded) {
         this.model = model;
         int layers = model.spec().layerCount();
         copies = new Tensor[layers];
-        identity = new Tensor[layers];
         for (int l = 0; sharded && l < layers; l++) {
             int o = model.spec().outputs(l), i = model.spec().inputs(l);
             if (model.device().prefersTransposedWeights(o, i)) {
                 copies[l] = model.device().allocate(DType.F32, i, o);
-                identity[l] = model.identity(o);
             }
         }
     }
@@ -38,7 +35,7 @@ public final class TransposedWeights {
     public void refresh() {
         for (int l = 0; l < copies.length; l++) {
             if (copies[l] != null) {
-                model.transposeWeight(l, identity[l], copies[l]);
+                model.device().transpose(model.weight(l), copies[l]);
             }
         }
     }

@@ -74,7 +74,7 @@ class CpuDeviceTest {
             assertTrue(d.prefersTransposedWeights(25, 784));
             Mlp model = Mlp.initialized(d, spec, Init.PYTORCH_DEFAULT, 3);
             Tensor wt = d.allocate(DType.F32, 784, 25);
-            model.transposeWeight(0, model.identity(25), wt);
+            d.transpose(model.weight(0), wt);
             float[] w = download(d, model.weight(0)), t = download(d, wt);
             for (int o = 0; o < 25; o++) {
                 for (int i = 0; i < 784; i++) {
