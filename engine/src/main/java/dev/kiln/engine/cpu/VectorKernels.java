@@ -497,19 +497,26 @@ final class VectorKernels implements Kernels {
     private static void storeTile(float[] tmp, int tmpStride, float[] c, int cOff, int ldc, int rows, int cols,
                                   float alpha, float beta, boolean first) {
         int vectorCols = bound(cols);
+        // a ragged end after at least one whole vector (25 columns): one more vector ending at the last column,
+        // overlapping the one before; both computed from C as it was, so the overlapped columns get the same value
+        // twice (and C is not added into twice)
+        boolean overlap = vectorCols > 0 && vectorCols < cols;
+        int end = cols - L;
         for (int r = 0; r < rows; r++) {
             int cr = cOff + r * ldc, tr = r * tmpStride;
             int j = 0;
-            for (; j < vectorCols; j += L) {
-                FloatVector t = FloatVector.fromArray(S, tmp, tr + j).mul(alpha);
-                if (first) {
-                    if (beta != 0f) {
-                        t = t.add(FloatVector.fromArray(S, c, cr + j).mul(beta));
-                    }
-                } else {
-                    t = FloatVector.fromArray(S, c, cr + j).add(t);
+            if (overlap) { // the two overlapping vectors first, both from C as it was; no vector lives across a loop
+                int last = vectorCols - L;
+                FloatVector v = combine(tmp, tr + last, c, cr + last, alpha, beta, first);
+                combine(tmp, tr + end, c, cr + end, alpha, beta, first).intoArray(c, cr + end);
+                v.intoArray(c, cr + last);
+                for (; j < last; j += L) {
+                    combine(tmp, tr + j, c, cr + j, alpha, beta, first).intoArray(c, cr + j);
                 }
-                t.intoArray(c, cr + j);
+                continue;
+            }
+            for (; j < vectorCols; j += L) {
+                combine(tmp, tr + j, c, cr + j, alpha, beta, first).intoArray(c, cr + j);
             }
             for (; j < cols; j++) {
                 float t = alpha * tmp[tr + j];
@@ -520,6 +527,15 @@ final class VectorKernels implements Kernels {
                 }
             }
         }
+    }
+
+    /** One vector of a tile's result: {@code alpha t} (plus {@code beta C} when first, else plus C). */
+    private static FloatVector combine(float[] tmp, int t, float[] c, int cj, float alpha, float beta, boolean first) {
+        FloatVector v = FloatVector.fromArray(S, tmp, t).mul(alpha);
+        if (first) {
+            return beta == 0f ? v : v.add(FloatVector.fromArray(S, c, cj).mul(beta));
+        }
+        return FloatVector.fromArray(S, c, cj).add(v);
     }
 
     // ---- elementwise ----
