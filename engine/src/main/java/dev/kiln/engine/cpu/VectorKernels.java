@@ -540,30 +540,35 @@ final class VectorKernels implements Kernels {
 
     // ---- elementwise ----
 
+    /** {@code z[i ..] + pattern[q ..]}, through ReLU if {@code relu}: one vector. */
+    private static FloatVector biasVector(float[] z, int i, float[] pattern, int q, boolean relu) {
+        FloatVector v = FloatVector.fromArray(S, z, i).add(FloatVector.fromArray(S, pattern, q));
+        return relu ? v.max(0f) : v;
+    }
+
     @Override
     public void biasActivation(float[] z, int zOff, float[] bias, int bOff, int cols, int r0, int r1, boolean relu,
                                float[] pattern) {
         // a ragged row (25 or 10 columns): the rows as one flat run of vectors against the bias repeated over the
         // least common multiple of the row and the vector length, instead of a scalar end every row
         int period = S == null || cols % L == 0 ? 0 : cols / Math.min(L, Integer.lowestOneBit(cols)) * L;
-        if (period > 0 && period <= pattern.length && (r1 - r0) * cols >= period) {
+        if (period > 0 && period + 2 * L <= pattern.length && (r1 - r0) * cols >= period) {
             System.arraycopy(bias, bOff, pattern, 0, cols);
             for (int n = cols; n < period; n *= 2) { // period / cols is a power of two
                 System.arraycopy(pattern, 0, pattern, n, n);
             }
-            int start = zOff + r0 * cols, end = zOff + r1 * cols, i = start;
-            for (int q = 0; i + L <= end; i += L) {
-                FloatVector v = FloatVector.fromArray(S, z, i).add(FloatVector.fromArray(S, pattern, q));
-                if (relu) {
-                    v = v.max(0f);
-                }
-                v.intoArray(z, i);
+            System.arraycopy(pattern, 0, pattern, period, L); // a vector may start anywhere in the period
+            // the run's last vector, ending at its last element, is computed first from z as it is and kept in the
+            // pattern's spare room, then stored after the whole vectors: no scalar end, so no branch that batches of
+            // whole vectors never take (the JIT would compile it as a trap, and an evaluation or a last, partial
+            // batch would take it)
+            int start = zOff + r0 * cols, end = zOff + r1 * cols, last = end - L, spare = period + L;
+            biasVector(z, last, pattern, (last - start) % period, relu).intoArray(pattern, spare);
+            for (int i = start, q = 0; i <= last; i += L) {
+                biasVector(z, i, pattern, q, relu).intoArray(z, i);
                 q = q + L == period ? 0 : q + L;
             }
-            for (; i < end; i++) {
-                float v = z[i] + bias[bOff + (i - start) % cols];
-                z[i] = relu ? Math.max(v, 0f) : v;
-            }
+            FloatVector.fromArray(S, pattern, spare).intoArray(z, last);
             return;
         }
         int vectorCols = bound(cols);
