@@ -7,6 +7,7 @@ import dev.kiln.data.KilnException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.CharBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
@@ -60,17 +61,24 @@ public final class SafeTensors {
                 ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
                 writeFully(ch, len);
                 writeFully(ch, ByteBuffer.wrap(header));
+                // bulk copies into a little-endian view: no per-float loop for the JIT to compile while the next
+                // epoch trains (a checkpoint is written after every epoch)
                 ByteBuffer chunk = ByteBuffer.allocate(IO_CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                FloatBuffer floats = chunk.asFloatBuffer();
                 for (Entry e : tensors.values()) {
-                    for (float v : e.data()) {
-                        if (!chunk.hasRemaining()) {
-                            writeFully(ch, chunk.flip());
+                    float[] data = e.data();
+                    for (int at = 0; at < data.length; ) {
+                        int n = Math.min(floats.remaining(), data.length - at);
+                        floats.put(data, at, n);
+                        at += n;
+                        if (!floats.hasRemaining()) {
+                            writeFully(ch, chunk.limit(floats.position() * Float.BYTES));
                             chunk.clear();
+                            floats.clear();
                         }
-                        chunk.putFloat(v);
                     }
                 }
-                writeFully(ch, chunk.flip());
+                writeFully(ch, chunk.limit(floats.position() * Float.BYTES));
             });
         } catch (IOException e) {
             throw new KilnException("cannot write checkpoint " + file + ": " + e,
