@@ -17,7 +17,8 @@ import dev.kiln.engine.optim.Schedule;
  * @param init               how a fresh network's parameters are drawn ({@link Trainer#fresh})
  * @param progressEverySteps read progress back every this many steps; 0 means about every 100 ms. Each read waits
  *                           for the device, and the NaN check happens at each read.
- * @param evalBatchSize      rows per forward pass when evaluating the test set
+ * @param evalBatchSize      rows per forward pass when evaluating the test set; 0 (the default) for the training
+ *                           batch size, so that the evaluation runs the steps' own code paths
  */
 public record TrainConfig(int epochs, int batchSize, long seed, Optimizer optimizer, Schedule schedule, Init init,
                           int progressEverySteps, int evalBatchSize) {
@@ -32,17 +33,17 @@ public record TrainConfig(int epochs, int batchSize, long seed, Optimizer optimi
         if (progressEverySteps < 0) {
             throw new IllegalArgumentException("progressEverySteps must be 0 (by time) or positive, got " + progressEverySteps);
         }
-        if (evalBatchSize <= 0) {
-            throw new IllegalArgumentException("evalBatchSize must be positive, got " + evalBatchSize);
+        if (evalBatchSize < 0) {
+            throw new IllegalArgumentException("evalBatchSize must be positive (or 0: the batch size), got " + evalBatchSize);
         }
         if (optimizer == null || schedule == null || init == null) {
             throw new NullPointerException("optimizer, schedule and init are required");
         }
     }
 
-    /** 10 epochs, batch 64, seed 42, Adam (lr 1e-3), constant rate, PyTorch's initialisation. */
+    /** 10 epochs, batch 64, seed 42, Adam (lr 1e-3), constant rate, PyTorch's initialisation; evaluation in batches of 64. */
     public static TrainConfig defaults() {
-        return new TrainConfig(10, 64, 42, Optimizer.Adam.defaults(), new Schedule.Constant(), Init.PYTORCH_DEFAULT, 0, 1000);
+        return new TrainConfig(10, 64, 42, Optimizer.Adam.defaults(), new Schedule.Constant(), Init.PYTORCH_DEFAULT, 0, 0);
     }
 
     public TrainConfig withEpochs(int epochs) {
