@@ -9,7 +9,6 @@ import dev.kiln.engine.model.Mlp;
 import dev.kiln.engine.model.TransposedWeights;
 import dev.kiln.engine.optim.OptimizerState;
 
-
 /**
  * One training step, written once as a sequence of device operations and wrapped with
  * {@link Device#replayable}: gather a batch at the device-side cursor, forward, softmax cross-entropy (loss and
