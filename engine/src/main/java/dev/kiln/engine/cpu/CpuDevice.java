@@ -263,10 +263,7 @@ public final class CpuDevice extends ReferenceDevice {
             rowsGemm(worker, alpha, f32(a), off(a), a.cols(), f32(b), off(b), b.cols(), beta, cv, off(c), m, n, k);
             return;
         }
-        // narrow also when op(A) is a transposed A with a short k (a layer's weights transposed by an identity,
-        // TrainingStep): the blocked GEMM would spend its time gathering op(A)'s columns into tiles
-        if (n <= kernels.narrowWidth() && k <= KC
-                && ((long) m * n * k < GEMM_PARALLEL_MIN || transA && k <= kernels.narrowWidth())) {
+        if (n <= kernels.narrowWidth() && k <= KC && (long) m * n * k < GEMM_PARALLEL_MIN) {
             narrowGemm(worker, transA, transB, alpha, f32(a), off(a), a.cols(), f32(b), off(b), b.cols(), beta, cv,
                     off(c), m, n, k);
             return;
