@@ -46,10 +46,15 @@ final class CudaRuntime {
 
     private static Probe cached;
 
-    /** The probe of this process's environment, done once. */
+    /**
+     * The probe of this process's environment, done once. {@code KILN_CUDA_DRIVER} names the driver library to load
+     * instead of the loader's {@code libcuda.so.1} (an absolute path): for a driver outside the loader's path, and
+     * for the tests' CPU stand-in of the driver (kernels/src/test/standin).
+     */
     static synchronized Probe get() {
         if (cached == null) {
-            cached = probe(CudaDriver.LIBRARY, CublasSearch::fromEnvironment);
+            String driver = System.getenv("KILN_CUDA_DRIVER");
+            cached = probe(driver == null || driver.isBlank() ? CudaDriver.LIBRARY : driver, CublasSearch::fromEnvironment);
         }
         return cached;
     }
