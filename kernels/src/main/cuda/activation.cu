@@ -4,7 +4,7 @@
 //
 // bias_activation_forward  z[r][j] = z[r][j] + bias[j], then max(z, 0) when relu != 0 exactly as Java's Math.max:
 //                          a NaN stays NaN and -0 becomes +0 (hence v <= 0, not v < 0; fmaxf would turn NaN into 0).
-//                          Geometry: 1-D grid-stride over B*O, block 256.
+//                          Geometry: 1-D grid-stride over B*O, block 256; the column is tracked, not divided for.
 //                          Reference: ReferenceDevice.biasActivation (exact: one IEEE add).
 // relu_backward            dh[r][j] = h[r][j] > 0 ? dh[r][j] : 0, then dbias[j] = sum over r of dh[r][j].
 //                          Reference: ReferenceDevice.reluBackward.
@@ -18,9 +18,15 @@
 #define ROW_THREADS 32
 
 extern "C" __global__ void bias_activation_forward(float* z, const float* bias, long long n, int cols, int relu) {
-    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
-        float v = z[i] + bias[i % cols];
+    long long start = blockIdx.x * (long long) blockDim.x + threadIdx.x, stride = (long long) gridDim.x * blockDim.x;
+    // The column of element i is i % cols; it advances by stride % cols a step, so a thread does one 64-bit
+    // modulo in all instead of one per element.
+    int col = (int) (start % cols), step = (int) (stride % cols);
+    for (long long i = start; i < n; i += stride) {
+        float v = z[i] + bias[col];
         z[i] = relu && v <= 0.0f ? 0.0f : v;
+        col += step;
+        col -= col >= cols ? cols : 0;
     }
 }
 

@@ -36,7 +36,7 @@ class PredictCommandTest {
     }
 
     /** A dark, thick "7" on white paper, 120x160 pixels, as a phone photo of a drawn digit would be. */
-    private static Path drawSeven(Path file) throws IOException {
+    static Path drawSeven(Path file) throws IOException {
         BufferedImage img = new BufferedImage(120, 160, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);

@@ -16,9 +16,9 @@ import java.util.Set;
 
 /**
  * Finds and loads {@code libcublas.so.N}. In order: {@code KILN_CUBLAS} (a file, or a folder holding one; when set,
- * nothing else is tried), the dynamic loader by soname, {@code /usr/local/cuda/lib64}, and the
- * {@code nvidia/cublas/lib} folder of Python installations (pip's {@code nvidia-cublas} wheel, which PyTorch
- * installs). Majors are tried newest first, but never newer than the driver supports. cuBLAS needs
+ * nothing else is tried), the dynamic loader by soname, {@code /usr/local/cuda/lib64}, and the folders where
+ * NVIDIA's pip wheels (which PyTorch installs) put it in every Python package folder found
+ * ({@link #sitePackages}, {@link #wheelFolders}). Majors are tried newest first, but never newer than the driver supports. cuBLAS needs
  * {@code libcublasLt.so.N} from the same folder, so that is loaded first by absolute path.
  *
  * <p>When nothing loads, the error names every place looked. The places are injectable for tests.
@@ -46,25 +46,89 @@ final class CublasSearch {
         Map<String, String> env = System.getenv();
         List<Path> folders = new ArrayList<>();
         folders.add(Path.of("/usr/local/cuda/lib64"));
-        List<Path> pythonLibs = new ArrayList<>();
-        pythonLibs.add(Path.of("/usr/lib"));
-        pythonLibs.add(Path.of("/usr/local/lib"));
-        pythonLibs.add(Path.of("/opt/conda/lib"));
-        String home = System.getProperty("user.home");
-        if (home != null) {
-            pythonLibs.add(Path.of(home, ".local", "lib"));
-        }
-        String venv = env.get("VIRTUAL_ENV");
-        if (venv != null && !venv.isBlank()) {
-            pythonLibs.add(Path.of(venv, "lib"));
-        }
-        for (Path lib : pythonLibs) {
-            for (Path python : children(lib, "python3*")) {
-                folders.add(python.resolve("site-packages/nvidia/cublas/lib"));
-                folders.add(python.resolve("dist-packages/nvidia/cublas/lib"));
+        folders.addAll(wheelFolders(sitePackages(env, System.getProperty("user.home"), pythonSitePackages())));
+        return new CublasSearch(env.get("KILN_CUBLAS"), majorsFor(driverVersion), true, folders);
+    }
+
+    /**
+     * Python package folders that may hold NVIDIA's pip wheels, most specific first: the active virtual or conda
+     * environment, the folders the machine's {@code python3} reports, then the usual places of virtual environments
+     * ({@code ./.venv}, {@code ~/.venv}, {@code /opt/NAME/.venv}, {@code /opt/conda}) and of system and user Pythons.
+     */
+    static List<Path> sitePackages(Map<String, String> env, String home, List<Path> pythonReported) {
+        Set<Path> out = new LinkedHashSet<>();
+        for (String var : List.of("VIRTUAL_ENV", "CONDA_PREFIX")) {
+            String prefix = env.get(var);
+            if (prefix != null && !prefix.isBlank()) {
+                out.addAll(pythonLibs(Path.of(prefix, "lib")));
             }
         }
-        return new CublasSearch(env.get("KILN_CUBLAS"), majorsFor(driverVersion), true, folders);
+        out.addAll(pythonReported);
+        List<Path> prefixes = new ArrayList<>();
+        prefixes.add(Path.of(".venv"));
+        if (home != null) {
+            prefixes.add(Path.of(home, ".venv"));
+        }
+        prefixes.addAll(children(Path.of("/opt"), "*").stream().map(p -> p.resolve(".venv")).toList());
+        prefixes.add(Path.of("/opt/conda"));
+        for (Path prefix : prefixes) {
+            out.addAll(pythonLibs(prefix.resolve("lib")));
+        }
+        for (Path lib : List.of(Path.of("/usr/lib"), Path.of("/usr/local/lib"))) {
+            out.addAll(pythonLibs(lib));
+        }
+        if (home != null) {
+            out.addAll(pythonLibs(Path.of(home, ".local", "lib")));
+        }
+        return List.copyOf(out);
+    }
+
+    /** LIB/python3.N/site-packages and dist-packages. */
+    private static List<Path> pythonLibs(Path lib) {
+        List<Path> out = new ArrayList<>();
+        for (Path python : children(lib, "python3*")) {
+            out.add(python.resolve("site-packages"));
+            out.add(python.resolve("dist-packages"));
+        }
+        return out;
+    }
+
+    /**
+     * Where NVIDIA's wheels put cuBLAS in each package folder: {@code nvidia/cublas/lib} (the CUDA 12 wheels) and
+     * every other {@code nvidia/NAME/lib} ({@code nvidia/cu13/lib} of the CUDA 13 wheels that PyTorch cu130 installs).
+     */
+    static List<Path> wheelFolders(List<Path> sitePackages) {
+        List<Path> out = new ArrayList<>();
+        for (Path sp : sitePackages) {
+            Path nvidia = sp.resolve("nvidia");
+            out.add(nvidia.resolve("cublas/lib"));
+            for (Path d : children(nvidia, "*")) {
+                if (!d.getFileName().toString().equals("cublas")) {
+                    out.add(d.resolve("lib"));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** What {@code python3} on the PATH reports as its package folders; none when there is no python3 (5 s at most). */
+    static List<Path> pythonSitePackages() {
+        try {
+            Process p = new ProcessBuilder("python3", "-c",
+                    "import site\nfor p in site.getsitepackages() + [site.getusersitepackages()]: print(p)")
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (!p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+                p.destroyForcibly();
+                return List.of();
+            }
+            return out.lines().filter(l -> !l.isBlank()).map(Path::of).toList();
+        } catch (IOException e) {
+            return List.of();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return List.of();
+        }
     }
 
     /** cuBLAS 13 needs a CUDA 13 driver; 12 runs on any CUDA 12 or 13 driver. */
@@ -112,8 +176,14 @@ final class CublasSearch {
                 }
             }
         }
-        throw notFound("cuBLAS not found: looked in " + String.join(", ", looked),
+        throw notFound("cuBLAS not found: looked in " + summarize(looked),
                 "install cuBLAS (pip install nvidia-cublas, or the CUDA toolkit), or set KILN_CUBLAS to libcublas.so.N");
+    }
+
+    /** The places looked, the first dozen by name (a machine with many Pythons has dozens). */
+    private static String summarize(List<String> looked) {
+        int shown = Math.min(12, looked.size());
+        return String.join(", ", looked.subList(0, shown)) + (looked.size() > shown ? " and " + (looked.size() - shown) + " more" : "");
     }
 
     private static KilnException notFound(String message, String hint) {

@@ -56,6 +56,7 @@ public final class CudaDevice implements Device {
     private GatherKernels gather;
     private OptimizerKernels optimizer;
     private boolean capturing;
+    private boolean inReplayableBody; // also in a body's eager runs, so host work there fails as it would in a capture
     private boolean closed;
 
     /** Opens GPU {@code options.gpuIndex()}: retains its primary context, loads the kernels, creates the cuBLAS handle. */
@@ -128,7 +129,7 @@ public final class CudaDevice implements Device {
     }
 
     private void notWhileCapturing(String what) {
-        if (capturing) {
+        if (capturing || inReplayableBody) {
             throw new IllegalStateException(what + " inside a replayable body: a captured CUDA graph cannot "
                     + (what.startsWith("upload") ? "read host memory at replay" : "wait for or allocate on the GPU")
                     + "; do it before or after the step");
@@ -166,6 +167,7 @@ public final class CudaDevice implements Device {
         long address = driver.memAlloc(rounded);
         allocations.add(address);
         driver.memsetD32Async(address, 0, rounded / 4, stream);
+        syncIfAsked("cuMemsetD32Async");
         return new Tensor(this, new DeviceMemory(address, rounded), dtype, 0, rows, cols);
     }
 
@@ -236,6 +238,7 @@ public final class CudaDevice implements Device {
         long address = address(t, t.dtype());
         if (t.size() > 0) {
             driver.memsetD32Async(address, bits, t.size(), stream);
+            syncIfAsked("cuMemsetD32Async");
         }
     }
 
@@ -251,6 +254,21 @@ public final class CudaDevice implements Device {
             return;
         }
         cublas.sgemm(cublasHandle, call, scalar(alpha), pb, pa, scalar(beta), pc);
+        syncIfAsked("cublasSgemm_v2");
+    }
+
+    /**
+     * With --cuda-sync, waits for the work just issued and checks it, so an asynchronous fault is reported at the
+     * call that caused it (kernel launches do the same in {@link Launcher}). Not while capturing, when nothing runs.
+     */
+    private void syncIfAsked(String after) {
+        if (options.cudaSync() && !capturing) {
+            try {
+                driver.streamSynchronize(stream);
+            } catch (CudaException e) {
+                throw new CudaException("cuStreamSynchronize after " + after, e.code(), e.errorName(), null, e.hint());
+            }
+        }
     }
 
     /**
@@ -368,9 +386,9 @@ public final class CudaDevice implements Device {
     // ---- graphs and synchronisation ----
 
     /**
-     * Captures {@code body} as a CUDA graph on its first run (cuStreamBeginCapture, global mode), then launches the
-     * graph; later runs only launch it (cuGraphLaunch), which replays every kernel and cuBLAS call with the arguments
-     * they had at capture. So the body must use the same tensors and scalars every time; values that change between
+     * Runs {@code body} eagerly on its first run, captures it as a CUDA graph on its second (cuStreamBeginCapture,
+     * thread-local mode) and launches the graph; later runs only launch it (cuGraphLaunch), which replays every kernel
+     * and cuBLAS call with the arguments they had at capture. So the body must use the same tensors and scalars every time; values that change between
      * steps (learning rate, step count, batch cursor) must live in device tensors that the body reads or advances
      * ({@link #addInt}). Inside the body only device work is allowed: {@link #upload}, {@link #download},
      * {@link #allocate} and {@link #synchronize} throw {@link IllegalStateException}, since a graph cannot read host
@@ -384,11 +402,16 @@ public final class CudaDevice implements Device {
         replays.add(replay);
         return () -> {
             bind();
-            if (capturing) {
-                body.run();
+            if (capturing || inReplayableBody) {
+                body.run(); // inside another body: part of its capture or of its eager run
                 return;
             }
-            replay.run();
+            inReplayableBody = true;
+            try {
+                replay.run();
+            } finally {
+                inReplayableBody = false;
+            }
             if (options.cudaSync()) {
                 driver.streamSynchronize(stream);
             }
@@ -399,7 +422,9 @@ public final class CudaDevice implements Device {
     private final GraphReplay.Graphs graphs = new GraphReplay.Graphs() {
         @Override
         public void beginCapture() {
-            driver.streamBeginCapture(stream, CudaDriver.CU_STREAM_CAPTURE_MODE_GLOBAL);
+            // Thread-local: only this thread's calls can spoil the capture, so another thread's CUDA work in the same
+            // process (a second device, a library) does not.
+            driver.streamBeginCapture(stream, CudaDriver.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
             capturing = true;
         }
 

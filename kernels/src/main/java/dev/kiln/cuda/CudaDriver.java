@@ -28,7 +28,7 @@ final class CudaDriver {
     static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
     static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
     static final int CU_STREAM_NON_BLOCKING = 1;
-    static final int CU_STREAM_CAPTURE_MODE_GLOBAL = 0;
+    static final int CU_STREAM_CAPTURE_MODE_GLOBAL = 0, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
     static final int CUDA_ERROR_NO_DEVICE = 100;
     static final int CU_JIT_ERROR_LOG_BUFFER = 5, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6; // CUjit_option
     private static final int JIT_LOG_BYTES = 8192;
@@ -136,10 +136,15 @@ final class CudaDriver {
         }
     }
 
-    private static String hint(int status) {
+    static String hint(int status) {
         return switch (status) {
             case 2 -> "free GPU memory (nvidia-smi lists the processes holding it) or use a smaller --batch-size";
-            case 35, 222 -> "update the NVIDIA driver: Kiln's kernels need a CUDA 12.0 or newer driver";
+            case 35 -> "update the NVIDIA driver: Kiln's kernels need a CUDA 12.0 or newer driver";
+            case 222 -> "the driver is older than the PTX in Kiln's kernels (PTX ISA 8.0, CUDA 12.0): update the NVIDIA "
+                    + "driver, or use --device cpu";
+            case 221 -> "this GPU has no machine code in Kiln's kernels (they carry sm_80 and sm_90 code), so the driver "
+                    + "must compile their PTX, and its JIT compiler (libnvidia-ptxjitcompiler.so) is missing: install "
+                    + "the full NVIDIA driver, or use --device cpu";
             case 209, 218 -> "the driver could not compile Kiln's kernels for this GPU: report it with the JIT log and `kiln devices`";
             case 100 -> "no GPU is visible to this process: check nvidia-smi and CUDA_VISIBLE_DEVICES, or use --device cpu";
             case 700, 716, 719 -> "a kernel faulted; rerun with --cuda-sync to find the launch, and report it";
@@ -373,8 +378,9 @@ final class CudaDriver {
     }
 
     /**
-     * Loads a module from NUL-terminated PTX text; the driver JIT-compiles it for this GPU. A failure carries the
-     * JIT's own error log (ptxas's message), which the status alone (CUDA_ERROR_INVALID_PTX) would not say.
+     * Loads a module from a fatbin (or NUL-terminated PTX text); the driver picks the machine code for this GPU, or
+     * JIT-compiles the PTX. A failure carries the JIT's own error log (ptxas's message), which the status alone
+     * (CUDA_ERROR_INVALID_PTX) would not say.
      */
     MemorySegment moduleLoadData(String what, MemorySegment image) {
         int rc;

@@ -12,7 +12,7 @@ import java.util.function.IntFunction;
 /**
  * What this machine offers for CUDA, found once per process: the loaded driver and cuBLAS and the GPUs they see,
  * or one line saying what is missing. Probing loads {@code libcuda.so.1}, calls {@code cuInit}, counts GPUs, finds
- * cuBLAS and checks the kernel PTX is on the class path; it creates no context, so it is cheap and safe on a
+ * cuBLAS and checks the kernel fatbins are on the class path; it creates no context, so it is cheap and safe on a
  * machine without a driver.
  */
 final class CudaRuntime {
@@ -99,7 +99,7 @@ final class CudaRuntime {
             }
             Cublas cublas = new Cublas(cublasSearch.apply(version).find());
             for (String family : PtxModule.FAMILIES) {
-                PtxModule.ptx(family);
+                PtxModule.fatbin(family);
             }
             return new Probe(new CudaRuntime(driver, cublas, version, gpus), null);
         } catch (KilnException e) {

@@ -4,8 +4,10 @@ import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
 
 /**
- * One {@link dev.kiln.engine.device.Device#replayable} body on a CUDA stream: captured as a CUDA graph on its first
- * run, then replayed with one {@code cuGraphLaunch} per run.
+ * One {@link dev.kiln.engine.device.Device#replayable} body on a CUDA stream: run eagerly on its first run, captured
+ * as a CUDA graph on its second, then replayed with one {@code cuGraphLaunch} per run. The eager first run lets
+ * cuBLAS and the driver do their one-time work (cuBLAS loads a shape's kernels lazily on its first GEMM, and
+ * loading inside a capture is not guaranteed to work) before anything is captured.
  *
  * <p>When the capture itself fails in the driver or cuBLAS (a {@link CudaException} from the body, from
  * {@code cuStreamEndCapture} or from {@code cuGraphInstantiateWithFlags}: some call the graph cannot hold), nothing
@@ -39,6 +41,7 @@ final class GraphReplay implements Runnable {
     private final Graphs graphs;
     private final PrintStream notes;
     private MemorySegment graph, exec;
+    private boolean warmedUp;
     private boolean eager;
 
     GraphReplay(Runnable body, Graphs graphs, PrintStream notes) {
@@ -47,11 +50,15 @@ final class GraphReplay implements Runnable {
         this.notes = notes;
     }
 
-    /** Runs the body once: by launching its graph (capturing it first when needed), or eagerly after a failed capture. */
+    /**
+     * Runs the body once: eagerly the first time, then by launching its graph (capturing it first when needed), or
+     * eagerly for good after a failed capture.
+     */
     @Override
     public void run() {
-        if (eager) {
+        if (eager || !warmedUp) {
             body.run();
+            warmedUp = true;
             return;
         }
         if (exec == null) {

@@ -8,8 +8,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * One family's PTX (a tracked resource under {@code /dev/kiln/cuda/}) loaded as a {@code CUmodule}: the driver
- * JIT-compiles it for the GPU it finds. Closing unloads it.
+ * One family's kernels loaded as a {@code CUmodule} from its fatbin (a tracked resource under {@code /dev/kiln/cuda/},
+ * made by kernels/regen-ptx.sh): machine code for sm_80 and sm_90, which the driver loads as it is, and compute_80
+ * PTX, which it JIT-compiles for any other GPU. The PTX is also a resource of its own, for review and tests.
+ * Closing unloads the module.
  */
 final class PtxModule implements AutoCloseable {
     /** Every family, one PTX file each (kernels/src/main/cuda/NAME.cu). */
@@ -29,31 +31,40 @@ final class PtxModule implements AutoCloseable {
         this.module = module;
     }
 
-    /** The resource path of a family's PTX. */
-    static String resource(String family) {
-        return "/dev/kiln/cuda/" + family + ".ptx";
+    /** The resource path of a family's PTX ({@code kind} "ptx") or fatbin ("fatbin"). */
+    static String resource(String family, String kind) {
+        return "/dev/kiln/cuda/" + family + "." + kind;
     }
 
     /** The PTX text of a family, or a {@link KilnException} when the jar lacks it. */
     static byte[] ptx(String family) {
-        try (InputStream in = PtxModule.class.getResourceAsStream(resource(family))) {
+        return read(resource(family, "ptx"));
+    }
+
+    /** The fatbin of a family, or a {@link KilnException} when the jar lacks it. */
+    static byte[] fatbin(String family) {
+        return read(resource(family, "fatbin"));
+    }
+
+    private static byte[] read(String resource) {
+        try (InputStream in = PtxModule.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new KilnException("kernel PTX " + resource(family) + " is missing from the class path",
+                throw new KilnException("kernel image " + resource + " is missing from the class path",
                         "rebuild Kiln (the kernels module ships it)");
             }
             return in.readAllBytes();
         } catch (IOException e) {
-            throw new KilnException("cannot read kernel PTX " + resource(family) + ": " + e.getMessage(), "rebuild Kiln", e);
+            throw new KilnException("cannot read kernel image " + resource + ": " + e.getMessage(), "rebuild Kiln", e);
         }
     }
 
-    /** Loads a family's PTX into the current context. */
+    /** Loads a family's fatbin into the current context. */
     static PtxModule load(CudaDriver driver, String family) {
-        byte[] text = ptx(family);
+        byte[] image = fatbin(family);
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment image = a.allocate(text.length + 1L); // zero-filled: the NUL terminator is there
-            MemorySegment.copy(text, 0, image, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, text.length);
-            return new PtxModule(driver, family, driver.moduleLoadData(family + ".ptx", image));
+            MemorySegment native_ = a.allocate(image.length + 1L, 16); // aligned, and NUL-ended should it be text
+            MemorySegment.copy(image, 0, native_, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, image.length);
+            return new PtxModule(driver, family, driver.moduleLoadData(family + ".fatbin", native_));
         }
     }
 

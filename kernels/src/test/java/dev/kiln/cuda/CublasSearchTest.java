@@ -63,6 +63,30 @@ class CublasSearchTest {
     }
 
     @Test
+    void theCuda13WheelLayoutInAVirtualEnvironmentIsFound(@TempDir Path tmp) throws Exception {
+        // pip's CUDA 13 wheels (PyTorch cu130): <venv>/lib/python3.12/site-packages/nvidia/cu13/lib/libcublas.so.13
+        Path venv = tmp.resolve("venv");
+        Path wheelLib = venv.resolve("lib/python3.12/site-packages/nvidia/cu13/lib");
+        java.nio.file.Files.createDirectories(wheelLib);
+        Path built = FakeLibraries.cublas(tmp.resolve("build"), 31, false);
+        java.nio.file.Files.copy(built, wheelLib.resolve("libcublas.so.31"));
+        java.nio.file.Files.copy(built.resolveSibling("libcublasLt.so.31"), wheelLib.resolve("libcublasLt.so.31"));
+        List<Path> sitePackages = CublasSearch.sitePackages(java.util.Map.of("VIRTUAL_ENV", venv.toString()), null, List.of());
+        assertEquals(venv.resolve("lib/python3.12/site-packages"), sitePackages.getFirst());
+        CublasSearch search = new CublasSearch(null, List.of(31), false, CublasSearch.wheelFolders(sitePackages));
+        assertEquals(wheelLib.resolve("libcublas.so.31").toString(), search.find().location());
+    }
+
+    @Test
+    void whatPython3ReportsIsSearchedToo(@TempDir Path tmp) {
+        Path reported = tmp.resolve("site-packages");
+        List<Path> sitePackages = CublasSearch.sitePackages(java.util.Map.of(), null, List.of(reported));
+        assertTrue(sitePackages.contains(reported), sitePackages.toString());
+        // this machine's python3, when it has one, answers with absolute folders
+        CublasSearch.pythonSitePackages().forEach(p -> assertTrue(p.isAbsolute(), p.toString()));
+    }
+
+    @Test
     void aFolderWithCublasAndLtLoadsWithLtFirst(@TempDir Path tmp) throws Exception {
         Path lib = FakeLibraries.cublas(tmp.resolve("ok"), 13, false);
         CublasSearch search = new CublasSearch(null, List.of(13, 12), false, List.of(tmp.resolve("empty"), lib.getParent()));

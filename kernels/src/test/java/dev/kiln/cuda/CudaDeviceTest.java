@@ -100,6 +100,7 @@ class CudaDeviceTest {
             Step onGpu = Step.on(gpu, img, lab, ord, w, b, n, p, o, batch);
             Step onRef = Step.on(ref, img, lab, ord, w, b, n, p, o, batch);
             Runnable replay = gpu.replayable(onGpu);
+            long captures = StandIn.counter("captures"), launches = StandIn.counter("graph launches");
             for (int step = 0; step < 4; step++) {
                 replay.run();
                 onRef.run();
@@ -117,6 +118,44 @@ class CudaDeviceTest {
                 assertArrayEquals(wantY, gotY, "labels of step " + step);
                 gpu.download(onGpu.cursor, cursor);
                 assertEquals((step + 1) * batch, cursor[0], "the replayed graph advanced the cursor on the device");
+            }
+            assertEquals(1, StandIn.counter("captures") - captures, "run eagerly once, then captured once");
+            assertEquals(3, StandIn.counter("graph launches") - launches, "then replayed");
+        }
+    }
+
+    @Test
+    void cudaSyncWaitsAfterEveryGemmAndMemsetToo() {
+        try (CudaDevice gpu = open(true)) {
+            Tensor a = gpu.allocate(DType.F32, 3, 4), b = gpu.allocate(DType.F32, 4, 5), c = gpu.allocate(DType.F32, 3, 5);
+            long syncs = StandIn.counter("stream syncs");
+            gpu.gemm(false, false, 1f, a, b, 0f, c);
+            assertEquals(1, StandIn.counter("stream syncs") - syncs, "a sync after the GEMM");
+            gpu.fill(c, 1f);
+            assertEquals(2, StandIn.counter("stream syncs") - syncs, "a sync after the memset");
+        }
+    }
+
+    @Test
+    void anAllocationInsideAStepIsRefusedEvenOnItsEagerFirstRun() {
+        try (CudaDevice gpu = open(false)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> gpu.replayable(() -> gpu.allocate(DType.F32, 1, 1)).run());
+            assertTrue(e.getMessage().startsWith("allocate inside a replayable body"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aPtxNewerThanTheDriverGetsTheUpdateHint() {
+        try (CudaDevice gpu = open(false)) {
+            gpu.synchronize(); // makes the device's context current on this thread
+            CudaDriver driver = CudaRuntime.get().runtime().driver;
+            try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+                CudaException e = assertThrows(CudaException.class, () -> driver.moduleLoadData("future.ptx",
+                        a.allocateFrom(".version 9.9\n.target sm_100\n.visible .entry k(\n)\n{\nret;\n}\n")));
+                assertEquals("CUDA_ERROR_UNSUPPORTED_PTX_VERSION", e.errorName());
+                assertTrue(e.getMessage().contains("Unsupported .version 9.9"), e.getMessage());
+                assertTrue(e.oneLine().contains("update the NVIDIA driver"), e.oneLine());
             }
         }
     }

@@ -96,6 +96,8 @@ class PtxTest {
                         + ", this nvcc is " + toolkit(fresh) + ": their code differs, so only the same toolkit can compare");
                 assertEquals(withoutCompilerBanner(fresh), withoutCompilerBanner(tracked), family
                         + ".ptx is not what kernels/src/main/cuda/" + family + ".cu compiles to: run kernels/regen-ptx.sh");
+                assertTrue(java.util.Arrays.equals(Files.readAllBytes(dir.resolve(family + ".fatbin")), PtxModule.fatbin(family)),
+                        family + ".fatbin is not what kernels/regen-ptx.sh makes from " + family + ".ptx: run it");
             }
         } finally {
             try (var files = Files.list(dir)) {
