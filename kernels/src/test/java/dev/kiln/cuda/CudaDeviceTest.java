@@ -124,6 +124,56 @@ class CudaDeviceTest {
         }
     }
 
+    /**
+     * The element-wise kernels stride over the grid, but Kiln's grids cover every element at once below 16.7 M
+     * elements, so DeviceCheck never takes a second lap. Here bias + ReLU runs with 2 blocks of 32 threads over
+     * 63 x 25 elements: each thread takes 25 laps, and its column must follow along.
+     */
+    @Test
+    void aGridStrideLoopWithFewThreadsMatchesTheReference() {
+        int rows = 63, cols = 25, n = rows * cols;
+        SplittableRandom rng = new SplittableRandom(3);
+        float[] z = new float[n], bias = new float[cols];
+        for (int i = 0; i < n; i++) {
+            z[i] = (float) rng.nextDouble(-1, 1);
+        }
+        for (int j = 0; j < cols; j++) {
+            bias[j] = (float) rng.nextDouble(-1, 1);
+        }
+        ReferenceDevice ref = new ReferenceDevice();
+        Tensor rz = ref.allocate(DType.F32, rows, cols), rb = ref.allocate(DType.F32, 1, cols);
+        ref.upload(z, rz);
+        ref.upload(bias, rb);
+        ref.biasActivation(rz, rb, true);
+        float[] want = new float[n], got = new float[n];
+        ref.download(rz, want);
+
+        CudaDriver driver = StandIn.require().driver;
+        try (CudaDevice gpu = open(false); java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            Tensor gz = gpu.allocate(DType.F32, rows, cols), gb = gpu.allocate(DType.F32, 1, cols);
+            gpu.upload(z, gz);
+            gpu.upload(bias, gb);
+            java.lang.foreign.MemorySegment stream = driver.streamCreate(CudaDriver.CU_STREAM_NON_BLOCKING);
+            try (PtxModule module = PtxModule.load(driver, "activation")) {
+                new Launcher(driver, stream, false, () -> false, arena).args()
+                        .ptr(((CudaDevice.DeviceMemory) gz.storage()).address())
+                        .ptr(((CudaDevice.DeviceMemory) gb.storage()).address()).i64(n).i32(cols).i32(1)
+                        .launch(module.kernel("bias_activation_forward"), 2, 1, 32, 1);
+                driver.streamSynchronize(stream);
+            } finally {
+                driver.streamDestroy(stream);
+            }
+            gpu.download(gz, got);
+        }
+        assertArrayEquals(want, got, "one IEEE add and a ReLU: exact");
+    }
+
+    @Test
+    void theJitHintsSayWhatToDo() {
+        assertTrue(CudaDriver.hint(221).contains("libnvidia-ptxjitcompiler"), CudaDriver.hint(221));
+        assertTrue(CudaDriver.hint(222).contains("update the NVIDIA driver"), CudaDriver.hint(222));
+    }
+
     @Test
     void cudaSyncWaitsAfterEveryGemmAndMemsetToo() {
         try (CudaDevice gpu = open(true)) {
