@@ -120,6 +120,19 @@ public final class Csv {
         }
     }
 
+    /** How many columns the file's first line has (0 for an empty file). */
+    public static int columns(Path file) {
+        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8);
+             CSVParser parser = CSVParser.parse(reader, CSVFormat.RFC4180.builder().setIgnoreEmptyLines(true).get())) {
+            Iterator<CSVRecord> records = parser.iterator();
+            return records.hasNext() ? records.next().size() : 0;
+        } catch (NoSuchFileException e) {
+            throw new KilnException("no file " + file, "check the path given to --data");
+        } catch (IOException | UncheckedIOException e) {
+            throw new KilnException("cannot read " + file + ": " + e.getMessage());
+        }
+    }
+
     private static int labelIndex(Path file, Options options, List<String> names) {
         String want = options.labelColumn();
         int at = names.indexOf(want);
