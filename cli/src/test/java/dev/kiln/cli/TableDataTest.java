@@ -125,7 +125,7 @@ class TableDataTest {
                 "columns.csv", ", line 3: 2 column(s), but the header has 3",
                 "word.csv", ", line 3, column 2 (b): 'four' is not a number",
                 "nan.csv", ", line 3, column 2 (b): NaN is not a finite number",
-                "label.csv", ", line 3, column 3 (y): label -2 is out of range 0..");
+                "label.csv", ", line 3, column 3 (y): label -2 is out of range (it is negative)");
         for (var c : cases.entrySet()) {
             Path file = Files.writeString(dir.resolve(c.getKey()), c.getValue());
             String line = kiln("train", "--data", file.toString(), "--epochs", "1", "-o", dir.resolve("m.safetensors").toString())

@@ -188,8 +188,8 @@ public final class Csv {
                 }
                 int v = Integer.parseInt(t);
                 if (v < 0 || (classes != null && v >= classes.size())) {
-                    throw new KilnException(where(file, lines.get(i), column, name) + ": label " + v + " is out of range 0.."
-                            + (classes != null ? (classes.size() - 1) + " (the model's classes)" : ""),
+                    throw new KilnException(where(file, lines.get(i), column, name) + ": label " + v + " is out of range "
+                            + (classes != null ? "0.." + (classes.size() - 1) + " (the model's classes)" : "(it is negative)"),
                             "integer labels count classes from 0");
                 }
                 y[i] = v;

@@ -41,8 +41,9 @@ public final class Npy {
         int max = 0;
         for (int i = 0; i < y.length; i++) {
             if (y[i] < 0 || (classes != null && y[i] >= classes.size())) {
-                throw new KilnException(labelsFile + ", row " + i + ": label " + y[i] + " is out of range 0.."
-                        + (classes != null ? (classes.size() - 1) + " (the model's classes)" : ""), "labels count classes from 0");
+                throw new KilnException(labelsFile + ", row " + i + ": label " + y[i] + " is out of range "
+                        + (classes != null ? "0.." + (classes.size() - 1) + " (the model's classes)" : "(it is negative)"),
+                        "labels count classes from 0");
             }
             max = Math.max(max, y[i]);
         }

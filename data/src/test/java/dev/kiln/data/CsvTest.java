@@ -66,7 +66,7 @@ class CsvTest {
                 failure(write("nan.csv", "a,b,species\nNaN,2,x\n"), species));
         assertEquals(dir.resolve("empty.csv") + ", line 3, column 2 (b): the value is missing; hint: feature columns hold numbers; fill in or drop rows with missing values",
                 failure(write("empty.csv", "a,b,species\n1,2,x\n3,,y\n"), species));
-        assertEquals(dir.resolve("negative.csv") + ", line 3, column 3 (label): label -1 is out of range 0..; hint: integer labels count classes from 0",
+        assertEquals(dir.resolve("negative.csv") + ", line 3, column 3 (label): label -1 is out of range (it is negative); hint: integer labels count classes from 0",
                 failure(write("negative.csv", "a,b,label\n1,2,0\n1,2,-1\n"), Csv.Options.labelColumn("label")));
         assertEquals(dir.resolve("big.csv") + ", line 2, column 3 (label): label 3 is out of range 0..2 (the model's classes); hint: integer labels count classes from 0",
                 failure(write("big.csv", "a,b,label\n1,2,3\n"), Csv.Options.labelColumn("label").withClasses(List.of("0", "1", "2"))));

@@ -66,7 +66,7 @@ class NpyTest {
                 assertThrows(KilnException.class, () -> Npy.read(x, y, null)).getMessage());
         Path good = npy(dir.resolve("good.npy"), "<f4", "(2, 2)", floats(1, 2, 3, 4));
         Path neg = npy(dir.resolve("neg.npy"), "<i8", "(2,)", longs(0, -3));
-        assertEquals(neg + ", row 1: label -3 is out of range 0..",
+        assertEquals(neg + ", row 1: label -3 is out of range (it is negative)",
                 assertThrows(KilnException.class, () -> Npy.read(good, neg, null)).getMessage());
         assertEquals(y + ", row 1: label 1 is out of range 0..0 (the model's classes)",
                 assertThrows(KilnException.class, () -> Npy.read(good, y, List.of("0"))).getMessage());
