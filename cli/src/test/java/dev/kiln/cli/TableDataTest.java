@@ -82,6 +82,21 @@ class TableDataTest {
     }
 
     @Test
+    void aResumedRunKeepsTheSavedScalingAndEqualsAStraightOne() throws IOException {
+        Path csv = colours("r.csv", 90, 5);
+        Path straight = dir.resolve("straight.safetensors"), resumed = dir.resolve("resumed.safetensors");
+        ok("train", "--data", csv.toString(), "--standardize", "--epochs", "4", "--batch-size", "16", "--device", "reference",
+                "-o", straight.toString());
+        ok("train", "--data", csv.toString(), "--standardize", "--epochs", "2", "--batch-size", "16", "--device", "reference",
+                "-o", resumed.toString());
+        // without --standardize now: the checkpoint's scaling is the one that continues
+        ok("train", "--data", csv.toString(), "--resume", resumed.toString(), "--epochs", "4", "--device", "reference",
+                "-o", resumed.toString());
+        Cli.assertSameTensors(straight, resumed);
+        assertEquals("standardize", SafeTensors.read(resumed).metadata().get(FeatureScaling.KIND));
+    }
+
+    @Test
     void trainsOnNumpyArraysWithHiddenSizesOnly() throws IOException {
         SplittableRandom rng = new SplittableRandom(3);
         int n = 200, f = 5;
