@@ -52,7 +52,7 @@ final class EvalCommand implements Callable<Integer> {
             throw new KilnException(model + " was trained on your own data (" + scaling + ")", "pass --data FILE to evaluate it");
         }
         if (table.given() && (scaling == null || report != null)) {
-            throw new KilnException(scaling == null ? model + " was trained on images, not on --data's kind of table"
+            throw new KilnException(scaling == null ? model + " was trained on images; --data needs a model trained with --data"
                     : "--report draws MNIST-shaped pictures; it does not work with --data", "leave " + (scaling == null ? "--data" : "--report") + " out");
         }
         Dataset test = scaling != null ? table.evaluate(scaling, loaded.metadata()) : data.load().test();
