@@ -22,4 +22,5 @@ kiln_find_jdk() {
 }
 kiln_find_jdk || exit 1
 # Maven on JDK 25 warns about sun.misc.Unsafe in its own libraries; that is not ours to fix.
-export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
+[[ ${MAVEN_OPTS:-} == *--sun-misc-unsafe-memory-access=allow* ]] \
+  || export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"

@@ -1,6 +1,8 @@
 package dev.kiln.cli;
 
 import dev.kiln.data.Dataset;
+import dev.kiln.data.FeatureScaling;
+import dev.kiln.data.KilnException;
 import dev.kiln.engine.Model;
 import dev.kiln.engine.checkpoint.Checkpoint;
 import dev.kiln.engine.device.Devices;
@@ -34,6 +36,8 @@ final class EvalCommand implements Callable<Integer> {
     DeviceMixin device;
     @Mixin
     DataMixin data;
+    @Mixin
+    TableMixin table;
     @Option(names = "--report", paramLabel = "DIR", description = "Write an HTML report of the evaluation to DIR/report.html.")
     Path report;
 
@@ -41,8 +45,17 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         long started = System.nanoTime();
-        TrainingState state = Checkpoint.load(model).state();
-        Dataset test = data.load().test();
+        Checkpoint.Loaded loaded = Checkpoint.load(model);
+        TrainingState state = loaded.state();
+        FeatureScaling scaling = FeatureScaling.fromMetadata(loaded.metadata());
+        if (scaling != null && !table.given()) {
+            throw new KilnException(model + " was trained on your own data (" + scaling + ")", "pass --data FILE to evaluate it");
+        }
+        if (table.given() && (scaling == null || report != null)) {
+            throw new KilnException(scaling == null ? model + " was trained on images; --data needs a model trained with --data"
+                    : "--report draws MNIST-shaped pictures; it does not work with --data", "leave " + (scaling == null ? "--data" : "--report") + " out");
+        }
+        Dataset test = scaling != null ? table.evaluate(scaling, loaded.metadata()) : data.load().test();
         Devices.Selection selection = device.open(spec.commandLine().getErr());
         try (Model m = Model.restore(state, selection.device())) {
             Evaluation e = m.evaluate(test);

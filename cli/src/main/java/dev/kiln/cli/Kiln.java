@@ -41,6 +41,7 @@ public final class Kiln {
 
     /** Runs the command line and returns the exit code; for tests and embedding. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        EngineLog.to(err);
         CommandLine cl = new CommandLine(new Kiln());
         cl.setOut(out);
         cl.setErr(err);

@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import dev.kiln.data.DigitImage;
+import dev.kiln.data.FeatureScaling;
 import dev.kiln.data.KilnException;
 import dev.kiln.engine.Model;
 import dev.kiln.engine.checkpoint.Checkpoint;
@@ -8,6 +9,7 @@ import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.DeviceOptions;
 import dev.kiln.engine.device.Devices;
 import dev.kiln.engine.train.TrainingState;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
@@ -38,13 +40,22 @@ final class PredictCommand implements Callable<Integer> {
     Path model;
     @Option(names = "--top", defaultValue = "3", paramLabel = "K", description = "Show the K most likely digits. Default: ${DEFAULT-VALUE}.")
     int top;
-    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "Pictures to classify.")
+    @Mixin
+    TableMixin table;
+    @Parameters(arity = "0..*", paramLabel = "IMAGE", description = "Pictures to classify (or --data FILE for a model trained on your own data).")
     List<Path> images;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        TrainingState state = Checkpoint.load(model).state();
+        Checkpoint.Loaded loaded = Checkpoint.load(model);
+        if (table.given() || loaded.metadata().containsKey(FeatureScaling.KIND)) {
+            return TablePredictions.print(out, model, loaded, table, images, top);
+        }
+        if (images == null || images.isEmpty()) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "Missing required parameter: 'IMAGE'");
+        }
+        TrainingState state = loaded.state();
         if (state.layers().inputSize() != 28 * 28) {
             throw new KilnException(model + " takes " + state.layers().inputSize() + " inputs, not 784 (28x28)",
                     "predict works with networks trained on MNIST-shaped images");

@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import dev.kiln.data.Dataset;
+import dev.kiln.data.FeatureScaling;
 import dev.kiln.data.KilnException;
 import dev.kiln.engine.checkpoint.Checkpoint;
 import dev.kiln.engine.device.Device;
@@ -50,7 +51,8 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     Kiln.Verbosity verbosity;
 
-    @Option(names = "--layers", paramLabel = "SIZES", description = "Layer sizes, input first. Default: 784,25,25,10 (or the resumed checkpoint's).")
+    @Option(names = "--layers", paramLabel = "SIZES",
+            description = "Layer sizes, input first, or the hidden sizes alone (64,32): input and output follow the data. Default: 25,25 hidden (784,25,25,10 on MNIST), or the resumed checkpoint's.")
     String layers;
     @Option(names = "--epochs", defaultValue = "10", paramLabel = "N", description = "Total epochs (a resumed run continues up to N). Default: ${DEFAULT-VALUE}.")
     int epochs;
@@ -79,6 +81,8 @@ final class TrainCommand implements Callable<Integer> {
     DeviceMixin device;
     @Mixin
     DataMixin data;
+    @Mixin
+    TableMixin table;
     @Option(names = {"--checkpoint", "-o"}, defaultValue = "kiln-mnist.safetensors", paramLabel = "FILE", description = "Where the model is saved. Default: ${DEFAULT-VALUE}.")
     Path checkpoint;
     @Option(names = "--checkpoint-every", defaultValue = "1", paramLabel = "N", description = "Save after every N epochs (and always at the end). Default: ${DEFAULT-VALUE}.")
@@ -108,18 +112,21 @@ final class TrainCommand implements Callable<Integer> {
                 err.println("note: " + resume + " has no optimizer state; the optimizer starts afresh from its weights");
             }
         }
-        LayerSpec layerSpec = chooseLayers(resumed);
         TrainConfig config = config(resumed);
-
-        Dataset.Pair pair = data.load();
+        TableMixin.Training own = table.given() ? table.train(config.seed(), data.limit,
+                loaded == null ? null : FeatureScaling.fromMetadata(loaded.metadata())) : null;
+        Dataset.Pair pair = own != null ? own.pair() : data.load();
+        dataMetadata = own != null ? own.metadata() : Map.of();
+        LayerSpec layerSpec = chooseLayers(resumed, pair.train());
         Devices.Selection selection = device.open(err);
         try (Device dev = selection.device()) {
             Trainer trainer = resumed == null ? Trainer.fresh(dev, layerSpec, config) : Trainer.resume(dev, resumed, config);
             if (resumed != null) {
                 err.printf(Locale.ROOT, "resuming %s at epoch %d, step %d%n", resume, resumed.epochsCompleted(), resumed.step());
             }
-            out.printf(Locale.ROOT, "training %s (%,d parameters) on %s: %d train / %d test images, %s, batch %d, %d epochs%n",
-                    layerSpec, layerSpec.parameterCount(), data.provenance(), pair.train().size(), pair.test().size(),
+            out.printf(Locale.ROOT, "training %s (%,d parameters) on %s: %d train / %d test %s, %s, batch %d, %d epochs%n",
+                    layerSpec, layerSpec.parameterCount(), own != null ? own.provenance() : data.provenance(),
+                    pair.train().size(), pair.test().size(), own != null ? "rows" : "images",
                     config.optimizer(), batchSize, epochs);
             out.flush();
             // Declared first, closed last: Ctrl-C waits until the messages below are out and the metrics closed.
@@ -184,6 +191,10 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private void validate() {
+        if (table.given() && (data.dataDir != null || report != null)) {
+            throw new KilnException("--data (your own data) cannot be combined with " + (report != null ? "--report" : "--data-dir"),
+                    report != null ? "the report draws MNIST-shaped pictures; leave --report out" : "use one of them");
+        }
         if (epochs <= 0) {
             throw new KilnException("--epochs must be positive, got " + epochs);
         }
@@ -199,11 +210,11 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    private LayerSpec chooseLayers(TrainingState resumed) {
+    private LayerSpec chooseLayers(TrainingState resumed, Dataset train) {
         if (resumed == null) {
-            return LayerSpec.parse(layers == null ? "784,25,25,10" : layers);
+            return LayerSpec.forData(layers, train.pixelsPerSample(), train.classes());
         }
-        if (layers != null && !LayerSpec.parse(layers).equals(resumed.layers())) {
+        if (layers != null && !LayerSpec.forData(layers, train.pixelsPerSample(), train.classes()).equals(resumed.layers())) {
             throw new KilnException("--layers " + layers + " differs from the checkpoint's " + resumed.layers(),
                     "leave --layers out when resuming");
         }
@@ -234,6 +245,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private Schedule savedSchedule;
+    private Map<String, String> dataMetadata = Map.of(); // what --data's scaling and label column save in the checkpoint
 
     private TrainConfig config(TrainingState resumed) {
         boolean optimizerFlags = given("--optimizer") || given("--lr") || given("--weight-decay") || given("--momentum");
@@ -322,6 +334,7 @@ final class TrainCommand implements Callable<Integer> {
             meta.put("batch_size", Integer.toString(batchSize));
             meta.put("schedule", trainer.config().schedule().toString());
             meta.put("kiln_version", Kiln.version());
+            meta.putAll(dataMetadata);
             Checkpoint.save(checkpoint, trainer.exportState(), meta);
             savedEpoch = trainer.epochsCompleted();
         }

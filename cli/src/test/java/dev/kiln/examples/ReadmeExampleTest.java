@@ -78,4 +78,14 @@ class ReadmeExampleTest {
         assertTrue(readme.contains("```java\n" + snippet() + "\n```"),
                 "README.md's Java API section must show " + SOURCE + " from its first import, verbatim");
     }
+
+    /** The example project's main, as the README shows it: from its first import to its end. */
+    @Test
+    void theReadmeShowsTheExampleProjectsMainVerbatim() throws IOException {
+        Path main = Path.of("../examples/kiln-example/src/main/java/example/TrainMnist.java");
+        String source = Files.readString(main).replace("\r\n", "\n");
+        String readme = Files.readString(README).replace("\r\n", "\n");
+        assertTrue(readme.contains("```java\n" + source.substring(source.indexOf("import ")).strip() + "\n```"),
+                "README.md's Java API section must show " + main + " from its first import, verbatim");
+    }
 }

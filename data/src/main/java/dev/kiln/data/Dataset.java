@@ -68,6 +68,16 @@ public final class Dataset {
     /** Pixel {@code p} of sample {@code i} as 0..255. */
     public int pixel(int i, int p) { return pixels[i * pixelsPerSample() + p] & 0xff; }
 
+    /** Sample {@code i} as a network sees it: its pixels / 255, in [0, 1] (what {@code Model.predict} takes). */
+    public float[] inputs(int i) {
+        int p = pixelsPerSample();
+        float[] x = new float[p];
+        for (int j = 0; j < p; j++) {
+            x[j] = (pixels[i * p + j] & 0xff) / 255f;
+        }
+        return x;
+    }
+
     /** The first {@code k} samples (all of them when k >= size), for {@code --limit}. */
     public Dataset first(int k) {
         if (k < 0) {

@@ -115,6 +115,12 @@ public final class CudaDevice implements Device {
                 + (options.tf32() ? " (TF32 GEMMs)" : " (FP32 GEMMs)") + (options.cudaSync() ? ", synchronising every launch" : "");
     }
 
+    /** The description, so that printing a device says what it is. */
+    @Override
+    public String toString() {
+        return description();
+    }
+
     // ---- context and state ----
 
     /** Makes this device's context current on the calling thread (cuBLAS and the driver both use it). */

@@ -210,6 +210,12 @@ public final class CpuDevice extends ReferenceDevice {
         return "CPU, " + threads() + (threads() == 1 ? " thread, " : " threads, ") + isaName(vectorBits());
     }
 
+    /** The description, so that printing a device says what it is. */
+    @Override
+    public String toString() {
+        return description();
+    }
+
     /** "AVX-512 (512-bit vectors)", "NEON (128-bit vectors)", "scalar loops (no vectors)". */
     static String isaName(int bits) {
         if (bits == 0) {

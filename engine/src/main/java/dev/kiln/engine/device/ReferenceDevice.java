@@ -19,6 +19,12 @@ public class ReferenceDevice implements Device {
         return "reference CPU device (plain Java loops, one thread)";
     }
 
+    /** The description, so that printing a device says what it is. */
+    @Override
+    public String toString() {
+        return description();
+    }
+
     @Override
     public Tensor allocate(DType dtype, int rows, int cols) {
         long n = (long) rows * cols;

@@ -60,6 +60,12 @@ public final class ValidatingDevice implements Device {
         return candidate.description() + ", every op validated against the reference CPU device";
     }
 
+    /** The description, so that printing a device says what it is. */
+    @Override
+    public String toString() {
+        return description();
+    }
+
     @Override
     public Tensor allocate(DType dtype, int rows, int cols) {
         Twin twin = new Twin(candidate.allocate(dtype, rows, cols), reference.allocate(dtype, rows, cols));

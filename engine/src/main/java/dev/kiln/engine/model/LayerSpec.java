@@ -67,6 +67,42 @@ public final class LayerSpec {
         return new LayerSpec(sizes);
     }
 
+    /**
+     * The network for data of {@code inputs} features and {@code classes} classes. A {@code layers} that starts with
+     * {@code inputs} is the whole network and must end with {@code classes}; otherwise it lists the hidden sizes
+     * alone ({@code "64,32"} gives {@code inputs,64,32,classes}), and {@code "none"} means no hidden layer. Null gives
+     * the founding network's two hidden layers of 25.
+     */
+    public static LayerSpec forData(String layers, int inputs, int classes) {
+        String hidden = layers == null ? "25,25" : layers.strip();
+        if (hidden.equals("none")) {
+            return new LayerSpec(inputs, classes);
+        }
+        String[] parts = hidden.split(",", -1);
+        int[] given = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                given[i] = Integer.parseInt(parts[i].strip());
+            } catch (NumberFormatException e) {
+                throw new KilnException("layer spec '" + hidden + "': '" + parts[i].strip() + "' is not a whole number",
+                        "give the hidden sizes, e.g. 64,32, or the whole network, e.g. " + inputs + ",64,32," + classes);
+            }
+        }
+        if (given.length >= 2 && given[0] == inputs) {
+            if (given[given.length - 1] != classes) {
+                throw new KilnException("layers " + hidden + " start with the data's " + inputs + " inputs, so they are the"
+                        + " whole network, but end with " + given[given.length - 1] + " while the data has " + classes
+                        + " classes", "end them with " + classes + ", or give only the hidden sizes");
+            }
+            return new LayerSpec(given);
+        }
+        int[] sizes = new int[given.length + 2];
+        sizes[0] = inputs;
+        System.arraycopy(given, 0, sizes, 1, given.length);
+        sizes[sizes.length - 1] = classes;
+        return new LayerSpec(sizes);
+    }
+
     /** Layer widths, input first (a copy). */
     public int[] sizes() { return sizes.clone(); }
 

@@ -43,4 +43,19 @@ class LayerSpecTest {
         assertEquals("write the layer sizes from input to output separated by commas, e.g. 784,25,25,10",
                 assertThrows(KilnException.class, () -> LayerSpec.parse("7.5,2")).hint());
     }
+
+    @Test
+    void forDataTakesHiddenSizesOrTheWholeNetwork() {
+        assertEquals("4,25,25,3", LayerSpec.forData(null, 4, 3).toString());
+        assertEquals("4,64,32,3", LayerSpec.forData("64,32", 4, 3).toString());
+        assertEquals("4,16,3", LayerSpec.forData("16", 4, 3).toString());
+        assertEquals("4,3", LayerSpec.forData("none", 4, 3).toString());
+        assertEquals("4,16,3", LayerSpec.forData("4,16,3", 4, 3).toString());
+        assertEquals("784,256,10", LayerSpec.forData("256", 784, 10).toString());
+        assertEquals("layers 784,25,5 start with the data's 784 inputs, so they are the whole network, but end with 5 while the"
+                        + " data has 10 classes; hint: end them with 10, or give only the hidden sizes",
+                assertThrows(KilnException.class, () -> LayerSpec.forData("784,25,5", 784, 10)).oneLine());
+        assertThrows(KilnException.class, () -> LayerSpec.forData("16,x", 4, 3));
+        assertThrows(KilnException.class, () -> LayerSpec.forData("16,0", 4, 3));
+    }
 }
