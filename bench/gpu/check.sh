@@ -50,7 +50,7 @@ rows=()
 failed=0
 budget=${KILN_CHECK_BUDGET_S:-480}
 began=$(date +%s)
-graph_note='kiln: warning: CUDA graph capture failed' # GraphReplay.FALLBACK_NOTE
+graph_note='CUDA graph capture failed' # GraphReplay.FALLBACK_NOTE, printed as a warning: line
 
 # stage NAME TIMEOUT_S CMD...: runs CMD with its output in $logs/NAME.log, echoes it, records a table row.
 stage() {

@@ -399,12 +399,13 @@ public final class CudaDevice implements Device {
      * ({@link #addInt}). Inside the body only device work is allowed: {@link #upload}, {@link #download},
      * {@link #allocate} and {@link #synchronize} throw {@link IllegalStateException}, since a graph cannot read host
      * memory that may change, wait, or allocate. A replayable run inside another's capture becomes part of it.
-     * If the driver or cuBLAS refuses the capture, the body runs eagerly instead, with a warning on stderr
+     * If the driver or cuBLAS refuses the capture, the body runs eagerly instead, with a warning (logger dev.kiln)
      * ({@link GraphReplay}). The graphs are freed when the device closes.
      */
     @Override
     public Runnable replayable(Runnable body) {
-        GraphReplay replay = new GraphReplay(body, graphs, System.err);
+        GraphReplay replay = new GraphReplay(body, graphs,
+                note -> System.getLogger("dev.kiln").log(System.Logger.Level.WARNING, note));
         replays.add(replay);
         return () -> {
             bind();

@@ -1,7 +1,7 @@
 package dev.kiln.cuda;
 
-import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
+import java.util.function.Consumer;
 
 /**
  * One {@link dev.kiln.engine.device.Device#replayable} body on a CUDA stream: run eagerly on its first run, captured
@@ -12,13 +12,14 @@ import java.lang.foreign.MemorySegment;
  * <p>When the capture itself fails in the driver or cuBLAS (a {@link CudaException} from the body, from
  * {@code cuStreamEndCapture} or from {@code cuGraphInstantiateWithFlags}: some call the graph cannot hold), nothing
  * has run, so the body runs eagerly instead, now and on every later run: the same device work issued op by op,
- * slower but equal. That is said once on {@code stderr}, naming the failure, so it is never silent. A body's own
+ * slower but equal. That is said once, naming the failure, so it is never silent (CudaDevice says it through the
+ * {@code dev.kiln} {@link System.Logger}, which the CLI prints as a {@code warning:} line). A body's own
  * programming errors ({@link IllegalStateException} for host work inside a capture, {@link IllegalArgumentException})
  * are not capture failures: they propagate, and the next run tries to capture again. Not thread-safe.
  */
 final class GraphReplay implements Runnable {
-    /** The line a fallback starts with, for scripts that must notice it (bench/gpu/check.sh). */
-    static final String FALLBACK_NOTE = "kiln: warning: CUDA graph capture failed";
+    /** The words a fallback's note starts with, for scripts and tests that must notice it (bench/gpu/check.sh). */
+    static final String FALLBACK_NOTE = "CUDA graph capture failed";
 
     /** The stream-capture and graph calls on one stream: {@link CudaDevice}'s driver, or a fake in tests. */
     interface Graphs {
@@ -39,12 +40,12 @@ final class GraphReplay implements Runnable {
 
     private final Runnable body;
     private final Graphs graphs;
-    private final PrintStream notes;
+    private final Consumer<String> notes;
     private MemorySegment graph, exec;
     private boolean warmedUp;
     private boolean eager;
 
-    GraphReplay(Runnable body, Graphs graphs, PrintStream notes) {
+    GraphReplay(Runnable body, Graphs graphs, Consumer<String> notes) {
         this.body = body;
         this.graphs = graphs;
         this.notes = notes;
@@ -66,7 +67,7 @@ final class GraphReplay implements Runnable {
                 capture();
             } catch (CudaException e) {
                 eager = true;
-                notes.println(FALLBACK_NOTE + " (" + e.getMessage() + "); this step runs without a graph from now on "
+                notes.accept(FALLBACK_NOTE + " (" + e.getMessage() + "); this step runs without a graph from now on "
                         + "(slower, same results)");
                 body.run();
                 return;
