@@ -44,15 +44,29 @@ public final class Kiln {
         CommandLine cl = new CommandLine(new Kiln());
         cl.setOut(out);
         cl.setErr(err);
-        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            commandLine.getErr().println("kiln: " + describe(e));
-            if (Verbosity.verbose) {
-                e.printStackTrace(commandLine.getErr());
-            }
-            commandLine.getErr().flush();
-            return 1;
-        });
-        return cl.execute(args);
+        return run(cl, args);
+    }
+
+    /**
+     * Runs {@code cl} (Kiln or a test's command) with Kiln's failure handling: an exception, and an error such as
+     * running out of memory (which picocli lets through), is one {@code kiln:} line and exit 1.
+     */
+    static int run(CommandLine cl, String[] args) {
+        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> fail(commandLine.getErr(), e));
+        try {
+            return cl.execute(args);
+        } catch (Error e) { // OutOfMemoryError, StackOverflowError: the heap or stack this JVM has is spent
+            return fail(cl.getErr(), e);
+        }
+    }
+
+    private static int fail(PrintWriter err, Throwable e) {
+        err.println("kiln: " + describe(e));
+        if (Verbosity.verbose) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return 1;
     }
 
     /** One line for a failure: a {@link KilnException}'s own words, anything else named for what it is. */
@@ -63,7 +77,10 @@ public final class Kiln {
             }
         }
         if (e instanceof OutOfMemoryError) {
-            return "out of Java heap memory; hint: a smaller --batch-size or --limit, or more heap (JAVA_OPTS=-Xmx8g)";
+            return "out of Java heap memory; hint: a smaller --batch-size or --limit, or more heap (JAVA_OPTS=-Xmx8g ./kiln ...)";
+        }
+        if (e instanceof StackOverflowError) {
+            return "out of stack (StackOverflowError); hint: rerun with --verbose and report it";
         }
         String msg = e.getMessage() == null ? "" : ": " + e.getMessage();
         return "internal error (" + e.getClass().getSimpleName() + msg + "); hint: rerun with --verbose and report it";

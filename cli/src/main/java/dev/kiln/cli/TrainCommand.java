@@ -117,6 +117,7 @@ final class TrainCommand implements Callable<Integer> {
         Dataset.Pair pair = data.load();
         Devices.Selection selection = device.open(err);
         try (Device dev = selection.device()) {
+            checkMemory(layerSpec, config, !dev.name().startsWith("cuda"));
             Trainer trainer = resumed == null ? Trainer.fresh(dev, layerSpec, config) : Trainer.resume(dev, resumed, config);
             if (resumed != null) {
                 err.printf(Locale.ROOT, "resuming %s at epoch %d, step %d%n", resume, resumed.epochsCompleted(), resumed.step());
@@ -214,6 +215,37 @@ final class TrainCommand implements Callable<Integer> {
             }
             AtomicFile.checkTarget(metrics);
         }
+    }
+
+    /**
+     * Refuses, before any work, a network whose training or checkpoint would not fit the Java heap: an
+     * out-of-memory error after an epoch would lose it. Estimated: on a device that keeps its tensors in the heap
+     * (the CPU ones), the parameters, their gradients, a transposed weight copy, the optimizer's state and about four
+     * activations per unit and row of a batch; for every device, saving holds the parameters and optimizer state
+     * twice (downloaded, then cut into tensors).
+     */
+    static void checkMemory(LayerSpec spec, TrainConfig config, boolean heapDevice) {
+        long p = spec.parameterCount(), k = config.optimizer().stateNames().size();
+        long units = 0;
+        for (int w : spec.sizes()) {
+            units += w;
+        }
+        long training = heapDevice ? 4 * p * (3 + k) + 16L * config.batchSize() * units : 0;
+        long saving = 8 * p * (1 + k);
+        Runtime rt = Runtime.getRuntime();
+        long available = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        if (training + saving > available) {
+            throw new KilnException(String.format(Locale.ROOT,
+                    "%s (%,d parameters) needs about %s of Java heap (%s to train, %s to save a checkpoint), but %s is free",
+                    spec, p, gb(training + saving), gb(training), gb(saving), gb(available)),
+                    "use smaller --layers or --batch-size, or give Java more heap: JAVA_OPTS=-Xmx" 
+                            + Math.max(1, (long) Math.ceil(1.25 * (training + saving + rt.totalMemory() - rt.freeMemory()) / (1L << 30)))
+                            + "g ./kiln train ...");
+        }
+    }
+
+    private static String gb(long bytes) {
+        return String.format(Locale.ROOT, "%.1f GB", bytes / 1e9);
     }
 
     private LayerSpec chooseLayers(TrainingState resumed) {

@@ -281,6 +281,32 @@ class TrainCommandTest {
         }
     }
 
+    @Test
+    void aNetworkTooLargeForTheHeapIsRefusedBeforeTraining() {
+        Cli.Result r = kiln(trainNoLayers("--epochs", "1", "--layers", "784,1000000,10", "-o", dir.resolve("big.safetensors").toString()));
+        String line = r.failureLine();
+        assertTrue(line.contains("784,1000000,10 (795,000,010 parameters) needs about") && line.contains("JAVA_OPTS=-Xmx"), line);
+        assertEquals("", r.out(), "refused before training");
+    }
+
+    @picocli.CommandLine.Command(name = "boom")
+    static final class Boom implements java.util.concurrent.Callable<Integer> {
+        @Override
+        public Integer call() {
+            throw new OutOfMemoryError("Java heap space");
+        }
+    }
+
+    @Test
+    void runningOutOfMemoryIsOneLineNotAStackTrace() {
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cl = new picocli.CommandLine(new Boom());
+        cl.setErr(new java.io.PrintWriter(err, true));
+        assertEquals(1, Kiln.run(cl, new String[0]));
+        assertEquals(List.of("kiln: out of Java heap memory; hint: a smaller --batch-size or --limit, or more heap"
+                + " (JAVA_OPTS=-Xmx8g ./kiln ...)"), err.toString().lines().toList());
+    }
+
     /** Keys and raw values of a flat JSON object (numbers, null, strings without escapes): enough for metrics. */
     static Map<String, String> flatJson(String line) {
         assertTrue(line.startsWith("{") && line.endsWith("}"), line);
