@@ -71,7 +71,10 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         if (epochs < 2) {
-            throw new KilnException("--epochs must be at least 2 (one warm-up, then measured epochs)");
+            throw new UsageException("--epochs must be at least 2 (one warm-up, then measured epochs)");
+        }
+        if (devices != null) {
+            devices.forEach(DeviceMixin::checkName);
         }
         List<String> kinds = devices != null ? devices : Devices.providers().stream()
                 .filter(p -> !p.kind().equals("reference") && p.availability().usable()).map(DeviceProvider::kind).toList();
@@ -85,7 +88,7 @@ final class BenchCommand implements Callable<Integer> {
                 for (String config : configs) {
                     String[] parts = config.split(":");
                     if (parts.length != 2) {
-                        throw new KilnException("--configs entry '" + config + "' is not LAYERS:BATCH", "e.g. 784,25,25,10:64");
+                        throw new UsageException("--configs entry '" + config + "' is not LAYERS:BATCH", "e.g. 784,25,25,10:64");
                     }
                     LayerSpec layers = LayerSpec.parse(parts[0]);
                     int batch = Integer.parseInt(parts[1].trim());

@@ -8,7 +8,7 @@ import java.io.PrintWriter;
 
 /**
  * The {@code kiln} command. Each subcommand is its own class; this one only wires them and turns failures into
- * one line and an exit code: 2 for a bad flag (with picocli's usage), 1 for a runtime failure.
+ * one line and an exit code: 2 for a bad flag or value, 1 for a runtime failure.
  */
 @Command(name = "kiln",
         mixinStandardHelpOptions = true,
@@ -52,12 +52,37 @@ public final class Kiln {
      * running out of memory (which picocli lets through), is one {@code kiln:} line and exit 1.
      */
     static int run(CommandLine cl, String[] args) {
-        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> fail(commandLine.getErr(), e));
+        cl.setParameterExceptionHandler(Kiln::usage);
+        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> e instanceof UsageException u
+                ? usage(commandLine, u.getMessage(), u.hint()) : fail(commandLine.getErr(), e));
         try {
             return cl.execute(args);
         } catch (Error e) { // OutOfMemoryError, StackOverflowError: the heap or stack this JVM has is spent
             return fail(cl.getErr(), e);
         }
+    }
+
+    /**
+     * A bad command line: one line with picocli's complaint, a "did you mean" where there is one, and where to
+     * read more (the usage itself, 50-odd lines, would bury the complaint); exit 2.
+     */
+    private static int usage(CommandLine.ParameterException e, String[] args) {
+        String hint = null;
+        if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+            hint = "did you mean " + String.join(" or ", u.getSuggestions().stream().limit(3).toList()) + "?";
+        }
+        if (e.getMessage().startsWith("Missing required subcommand")) {
+            e.getCommandLine().usage(e.getCommandLine().getErr()); // short, and the list is the answer
+        }
+        String message = e.getMessage().strip().replace('\n', ' ');
+        return usage(e.getCommandLine(), Character.toLowerCase(message.charAt(0)) + message.substring(1), hint);
+    }
+
+    private static int usage(CommandLine cl, String message, String hint) {
+        String help = "see `" + cl.getCommandSpec().qualifiedName() + " --help`";
+        cl.getErr().println("kiln: " + message + "; hint: " + (hint == null ? help : hint + " (" + help + ")"));
+        cl.getErr().flush();
+        return 2;
     }
 
     private static int fail(PrintWriter err, Throwable e) {

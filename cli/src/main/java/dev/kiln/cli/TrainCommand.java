@@ -194,13 +194,13 @@ final class TrainCommand implements Callable<Integer> {
 
     private void validate() {
         if (epochs <= 0) {
-            throw new KilnException("--epochs must be positive, got " + epochs);
+            throw new UsageException("--epochs must be positive, got " + epochs);
         }
         if (batchSize <= 0) {
-            throw new KilnException("--batch-size must be positive, got " + batchSize, "64 or 128 are usual");
+            throw new UsageException("--batch-size must be positive, got " + batchSize, "64 or 128 are usual");
         }
         if (checkpointEvery <= 0) {
-            throw new KilnException("--checkpoint-every must be positive, got " + checkpointEvery);
+            throw new UsageException("--checkpoint-every must be positive, got " + checkpointEvery);
         }
         if (checkpoint.getParent() != null && !Files.isDirectory(checkpoint.getParent())) {
             throw new KilnException("cannot save to " + checkpoint + ": no folder " + checkpoint.getParent(),
@@ -250,13 +250,21 @@ final class TrainCommand implements Callable<Integer> {
 
     private LayerSpec chooseLayers(TrainingState resumed) {
         if (resumed == null) {
-            return LayerSpec.parse(layers == null ? "784,25,25,10" : layers);
+            return layers == null ? LayerSpec.parse("784,25,25,10") : parseLayers(layers);
         }
-        if (layers != null && !LayerSpec.parse(layers).equals(resumed.layers())) {
+        if (layers != null && !parseLayers(layers).equals(resumed.layers())) {
             throw new KilnException("--layers " + layers + " differs from the checkpoint's " + resumed.layers(),
                     "leave --layers out when resuming");
         }
         return resumed.layers();
+    }
+
+    static LayerSpec parseLayers(String text) {
+        try {
+            return LayerSpec.parse(text);
+        } catch (KilnException e) {
+            throw new UsageException("--layers " + text + ": " + e.getMessage(), e.hint());
+        }
     }
 
     /** True when the person typed this option (rather than taking its default). */
@@ -274,7 +282,7 @@ final class TrainCommand implements Callable<Integer> {
             case "pytorch" -> Init.PYTORCH_DEFAULT;
             case "he" -> Init.HE_NORMAL;
             case "xavier" -> Init.XAVIER_UNIFORM;
-            default -> throw new KilnException("unknown --init '" + init + "'", "choose pytorch, he or xavier");
+            default -> throw new UsageException("unknown --init '" + init + "'", "choose pytorch, he or xavier");
         };
         TrainConfig base = TrainConfig.defaults().withEpochs(epochs).withInit(in);
         if (resumed == null) {
@@ -308,11 +316,11 @@ final class TrainCommand implements Callable<Integer> {
                         Optimizer.Adam.DEFAULT_EPS, decay(0), false);
                 case "adamw" -> Optimizer.Adam.adamW(rate(savedLr, 1e-3), decay(Optimizer.Adam.DEFAULT_ADAMW_WEIGHT_DECAY));
                 case "sgd" -> new Optimizer.Sgd(rate(savedLr, 0.1), momentum, decay(0));
-                default -> throw new KilnException("unknown --optimizer '" + optimizer + "'", "choose adam, adamw or sgd");
+                default -> throw new UsageException("unknown --optimizer '" + optimizer + "'", "choose adam, adamw or sgd");
             };
         }
         if (given("--momentum") && !(opt instanceof Optimizer.Sgd)) {
-            throw new KilnException("--momentum applies to sgd only", "use --optimizer sgd, or leave --momentum out");
+            throw new UsageException("--momentum applies to sgd only", "use --optimizer sgd, or leave --momentum out");
         }
         return opt;
     }
@@ -336,7 +344,7 @@ final class TrainCommand implements Callable<Integer> {
                     !given("--step-epochs") && saved instanceof Schedule.StepDecay d ? d.everyEpochs() : stepEpochs,
                     !given("--gamma") && saved instanceof Schedule.StepDecay d ? d.gamma() : gamma);
             case "cosine" -> new Schedule.Cosine(saved instanceof Schedule.Cosine c ? c.floor() : 0);
-            default -> throw new KilnException("unknown --schedule '" + schedule + "'", "choose constant, step or cosine");
+            default -> throw new UsageException("unknown --schedule '" + schedule + "'", "choose constant, step or cosine");
         };
     }
 

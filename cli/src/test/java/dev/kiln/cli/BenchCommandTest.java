@@ -36,10 +36,9 @@ class BenchCommandTest {
     @Test
     void badInputIsOneLine() throws IOException {
         Path data = Cli.mnistLike(dir.resolve("data"), 50, 10, 3);
-        String config = kiln("bench", "--devices", "reference", "--configs", "784,16,10", "--data-dir", data.toString())
-                .failureLine();
+        String config = Cli.usageLine(kiln("bench", "--devices", "reference", "--configs", "784,16,10", "--data-dir", data.toString()));
         assertTrue(config.contains("is not LAYERS:BATCH"), config);
-        String epochs = kiln("bench", "--epochs", "1", "--data-dir", data.toString()).failureLine();
+        String epochs = Cli.usageLine(kiln("bench", "--epochs", "1", "--data-dir", data.toString()));
         assertTrue(epochs.contains("at least 2"), epochs);
         Path peers = dir.resolve("bad.tsv");
         Files.writeString(peers, "header\nonly\ttwo\n");
