@@ -96,6 +96,7 @@ final class MetricsJson {
             ObjectNode o = out.addObject().put("network", r.network()).put("batch", r.batch()).put("engine", r.engine());
             o.set("samples_per_second", Json.number(r.samplesPerSecond()));
             o.set("epoch_seconds", Json.number(r.epochSeconds()));
+            o.put("machine", r.machine()).put("date", r.date());
         }
         return Json.pretty(j);
     }
