@@ -10,6 +10,7 @@ import dev.kiln.engine.device.Devices;
 import dev.kiln.engine.eval.Evaluation;
 import dev.kiln.engine.eval.Evaluator;
 import dev.kiln.engine.report.MetricsLog;
+import dev.kiln.engine.report.ReportWriter;
 import dev.kiln.engine.model.Init;
 import dev.kiln.engine.model.LayerSpec;
 import dev.kiln.engine.optim.Optimizer;
@@ -214,6 +215,10 @@ final class TrainCommand implements Callable<Integer> {
                         "create it first, or pass another --metrics");
             }
             AtomicFile.checkTarget(metrics);
+        }
+        if (report != null) { // refused now rather than after the training
+            AtomicFile.checkTarget(report.resolve(ReportWriter.HTML));
+            AtomicFile.checkTarget(report.resolve(ReportWriter.METRICS));
         }
     }
 

@@ -243,6 +243,10 @@ class TrainCommandTest {
             assertTrue(line.contains("cannot write " + fifo + ": it exists and is not a regular file"), line);
             assertEquals("", r.out(), "refused before training");
         }
+        Path report = Files.createDirectories(dir.resolve("report/report.html")); // a folder where the page would go
+        Cli.Result refused = kiln(train("--epochs", "1", "-o", dir.resolve("m.safetensors").toString(), "--report", report.getParent().toString()));
+        assertTrue(refused.failureLine().contains("cannot write " + report + ": it exists and is not a regular file (a folder)"), refused.err());
+        assertEquals("", refused.out(), "refused before training");
         assertTrue(Files.readAttributes(fifo, java.nio.file.attribute.BasicFileAttributes.class).isOther(), "the FIFO is still a FIFO");
 
         Path real = dir.resolve("real.safetensors"), link = Files.createSymbolicLink(dir.resolve("link.safetensors"), real.getFileName());
