@@ -114,7 +114,16 @@ final class TrainCommand implements Callable<Integer> {
         }
         LayerSpec layerSpec = chooseLayers(resumed);
         TrainConfig config = config(resumed);
+        // a second run writing the same files is refused here, before it loads or trains anything
+        try (OutputLock lock = OutputLock.take(checkpoint, "the checkpoint");
+             MetricsLog metricsLog = metrics == null ? null
+                     : MetricsLog.open(metrics, resumed == null ? 0 : resumed.epochsCompleted())) {
+            return train(out, err, started, resumed, layerSpec, config, lock, metricsLog);
+        }
+    }
 
+    private int train(PrintWriter out, PrintWriter err, long started, TrainingState resumed, LayerSpec layerSpec,
+                      TrainConfig config, OutputLock lock, MetricsLog metricsLog) {
         Dataset.Pair pair = data.load();
         Devices.Selection selection = device.open(err);
         try (Device dev = selection.device()) {
@@ -131,10 +140,9 @@ final class TrainCommand implements Callable<Integer> {
                     layerSpec, layerSpec.parameterCount(), data.provenance(), pair.train().size(), pair.test().size(),
                     config.optimizer(), config.batchSize(), epochs);
             out.flush();
-            // Declared first, closed last: Ctrl-C waits until the messages below are out and the metrics closed.
-            try (StopOnInterrupt stop = new StopOnInterrupt(trainer::requestStop);
-                 OutputLock lock = OutputLock.take(checkpoint, "the checkpoint");
-                 RunListener listener = new RunListener(trainer, out, err)) {
+            // Declared first, closed last: Ctrl-C waits until the messages below are out and the locks released.
+            try (StopOnInterrupt stop = new StopOnInterrupt(trainer::requestStop, metricsLog, lock);
+                 RunListener listener = new RunListener(trainer, out, err, metricsLog)) {
                 TrainingResult result = trainer.fit(pair.train(), pair.test(), listener);
                 listener.endLine();
                 if (result.stopped()) {
@@ -169,8 +177,11 @@ final class TrainCommand implements Callable<Integer> {
     private static final class StopOnInterrupt implements AutoCloseable {
         private final CountDownLatch closed = new CountDownLatch(1);
         private final Thread hook;
+        private final AutoCloseable[] before;
 
-        StopOnInterrupt(Runnable requestStop) {
+        /** {@code before}: closed first (the output locks), so that they are released before the JVM exits. */
+        StopOnInterrupt(Runnable requestStop, AutoCloseable... before) {
+            this.before = before;
             hook = new Thread(() -> {
                 requestStop.run();
                 try {
@@ -184,6 +195,15 @@ final class TrainCommand implements Callable<Integer> {
 
         @Override
         public void close() {
+            for (AutoCloseable c : before) {
+                try {
+                    if (c != null) {
+                        c.close();
+                    }
+                } catch (Exception e) {
+                    // releasing a lock cannot fail in a way worth reporting; the OS releases it at exit anyway
+                }
+            }
             closed.countDown();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -394,11 +414,11 @@ final class TrainCommand implements Callable<Integer> {
         private boolean lineOpen;
         int savedEpoch;
 
-        RunListener(Trainer trainer, PrintWriter out, PrintWriter err) {
+        RunListener(Trainer trainer, PrintWriter out, PrintWriter err, MetricsLog metricsOut) {
             this.trainer = trainer;
             this.out = out;
             this.err = err;
-            this.metricsOut = metrics == null ? null : MetricsLog.open(metrics, trainer.epochsCompleted());
+            this.metricsOut = metricsOut;
         }
 
         @Override
@@ -447,9 +467,7 @@ final class TrainCommand implements Callable<Integer> {
 
         @Override
         public void close() {
-            if (metricsOut != null) {
-                metricsOut.close();
-            }
+            endLine(); // Ctrl-C: the live line is cleared before the messages that follow
         }
     }
 

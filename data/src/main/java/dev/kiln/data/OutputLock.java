@@ -78,8 +78,12 @@ public final class OutputLock implements AutoCloseable {
         }
     }
 
+    /** Releases the lock and deletes the lock file; a second call does nothing. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (!channel.isOpen()) {
+            return;
+        }
         try {
             Files.deleteIfExists(lockFile); // while still locked, so no one takes the file we are deleting
         } catch (IOException e) {
