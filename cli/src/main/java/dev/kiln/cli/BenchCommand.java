@@ -14,7 +14,10 @@ import dev.kiln.engine.report.RunFacts;
 import dev.kiln.engine.train.EpochMetrics;
 import dev.kiln.engine.train.TrainConfig;
 import dev.kiln.engine.train.Trainer;
+import dev.kiln.engine.train.TrainingListener;
 import dev.kiln.engine.train.TrainingResult;
+import dev.kiln.engine.json.Json;
+import com.fasterxml.jackson.databind.JsonNode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -26,6 +29,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.time.LocalDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -71,37 +75,77 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         if (epochs < 2) {
-            throw new KilnException("--epochs must be at least 2 (one warm-up, then measured epochs)");
+            throw new UsageException("--epochs must be at least 2 (one warm-up, then measured epochs)");
+        }
+        if (devices != null) {
+            devices.forEach(DeviceMixin::checkName);
         }
         List<String> kinds = devices != null ? devices : Devices.providers().stream()
                 .filter(p -> !p.kind().equals("reference") && p.availability().usable()).map(DeviceProvider::kind).toList();
+        List<LayerSpec> specs = new ArrayList<>();
+        List<Integer> batches = new ArrayList<>();
+        for (String config : configs) {
+            String[] parts = config.split(":");
+            if (parts.length != 2 || !parts[1].trim().matches("[1-9][0-9]{0,8}")) {
+                throw new UsageException("--configs entry '" + config + "' is not LAYERS:BATCH", "e.g. 784,25,25,10:64");
+            }
+            specs.add(TrainCommand.parseLayers(parts[0]));
+            batches.add(Integer.parseInt(parts[1].trim()));
+        }
+        List<BenchRow> peerRows = peers == null ? List.of() : readPeers(peers);
+        PrintWriter err = spec.commandLine().getErr();
+        err.printf(Locale.ROOT, "measuring %d run%s of %d epochs (the first a warm-up): %s on %s%n", kinds.size() * configs.size(),
+                kinds.size() * configs.size() == 1 ? "" : "s", epochs, String.join(", ", kinds), String.join(", ", configs));
+        err.flush();
         Dataset.Pair pair = data.load();
         List<BenchRow> rows = new ArrayList<>();
         List<String> described = new ArrayList<>();
         long started = System.nanoTime();
+        String machine = RunReport.cpuModel();
+        String date = LocalDateTime.now().truncatedTo(ChronoUnit.MINUTES).toString().replace('T', ' ');
+        boolean live = System.console() != null && System.console().isTerminal();
         for (String kind : kinds) {
             try (Device device = Devices.open(kind, new DeviceOptions(threads, false, false, 0)).device()) {
                 described.add(device.description());
-                for (String config : configs) {
-                    String[] parts = config.split(":");
-                    if (parts.length != 2) {
-                        throw new KilnException("--configs entry '" + config + "' is not LAYERS:BATCH", "e.g. 784,25,25,10:64");
-                    }
-                    LayerSpec layers = LayerSpec.parse(parts[0]);
-                    int batch = Integer.parseInt(parts[1].trim());
+                for (int c = 0; c < specs.size(); c++) {
+                    LayerSpec layers = specs.get(c);
+                    int batch = batches.get(c);
                     TrainConfig cfg = TrainConfig.defaults().withEpochs(epochs).withBatchSize(batch).withOptimizer(Optimizer.Adam.defaults());
-                    TrainingResult r = Trainer.fresh(device, layers, cfg).fit(pair.train(), null, null);
+                    String what = String.format(Locale.ROOT, "kiln %s %s batch %d", kind, layers, batch);
+                    TrainingListener progress = !live ? null : new TrainingListener() {
+                        @Override
+                        public void onStep(int epoch, int step, int totalSteps, double runningLoss, double samplesPerSecond) {
+                            err.printf(Locale.ROOT, "\r  %s: epoch %d/%d, step %d/%d   ", what, epoch, epochs, step, totalSteps);
+                            err.flush();
+                        }
+                    };
+                    TrainingResult r = Trainer.fresh(device, layers, cfg).fit(pair.train(), null, progress);
+                    if (live) {
+                        err.print("\r" + " ".repeat(100) + "\r");
+                        err.flush();
+                    }
                     double[] timed = r.epochs().stream().skip(1).mapToDouble(EpochMetrics::epochSeconds).sorted().toArray();
                     double median = timed[timed.length / 2];
-                    rows.add(new BenchRow(layers.toString(), batch, "kiln " + kind, pair.train().size() / median, median));
+                    rows.add(new BenchRow(layers.toString(), batch, "kiln " + kind, pair.train().size() / median, median,
+                            machine, date));
                     out.printf(Locale.ROOT, "kiln %-9s %-18s batch %5d  %8.3f s/epoch  %,12.0f samples/s%n",
                             kind, layers, batch, median, pair.train().size() / median);
                     out.flush();
                 }
             }
         }
-        if (peers != null) {
-            rows.addAll(readPeers(peers));
+        for (BenchRow p : peerRows) {
+            boolean here = p.machine().equals(machine);
+            if (!here) {
+                p = new BenchRow(p.network(), p.batch(), p.engine() + " (another machine)", p.samplesPerSecond(),
+                        p.epochSeconds(), p.machine(), p.date());
+            }
+            rows.add(p);
+        }
+        if (!peerRows.isEmpty()) {
+            BenchRow p = peerRows.getFirst();
+            out.println("peers from " + peers + ": measured on " + p.measured() + (p.machine().equals(machine)
+                    ? " (this machine)" : "; another machine than this one (" + machine + "), so the report does not compare them"));
         }
         if (report != null) {
             RunFacts facts = new RunFacts(Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), Kiln.version(),
@@ -113,10 +157,34 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Rows of network, batch, engine, samples/s, epoch seconds, tab-separated, with a header line. */
+    /**
+     * Rows of network, batch, engine, samples/s, epoch seconds, tab-separated, with a header line. The machine and
+     * date come from the .json that bench/compare.py writes beside the .tsv; without it, the machine is unknown
+     * and the date is the file's.
+     */
     static List<BenchRow> readPeers(Path file) {
         List<BenchRow> rows = new ArrayList<>();
         List<String> lines;
+        String machine = "unknown machine", date;
+        try {
+            date = Files.getLastModifiedTime(file).toInstant().atZone(java.time.ZoneId.systemDefault()).toLocalDateTime()
+                    .truncatedTo(ChronoUnit.MINUTES).toString().replace('T', ' ');
+        } catch (IOException e) {
+            date = "unknown date";
+        }
+        Path facts = file.resolveSibling(file.getFileName().toString().replaceAll("\\.tsv$", "") + ".json");
+        if (Files.isRegularFile(facts)) {
+            try {
+                JsonNode j = Json.parse(Files.readAllBytes(facts));
+                if (j.path("machine").isTextual()) {
+                    machine = j.get("machine").textValue() + (j.path("cores").canConvertToInt() ? ", " + j.get("cores").intValue() + " cores" : "");
+                }
+                date = j.path("date").isTextual() ? j.get("date").textValue() : date;
+            } catch (IOException e) {
+                throw new KilnException("cannot read " + facts + " (the facts of --peers " + file + "): " + e.getMessage(),
+                        "rerun bench/compare.py, or move the .json away");
+            }
+        }
         try {
             lines = Files.readAllLines(file);
         } catch (IOException e) {
@@ -128,7 +196,8 @@ final class BenchCommand implements Callable<Integer> {
                 throw new KilnException(file + " line " + (i + 1) + " has " + f.length + " fields, expected 5: " + Arrays.toString(f));
             }
             try {
-                rows.add(new BenchRow(f[0], Integer.parseInt(f[1]), f[2], Double.parseDouble(f[3]), Double.parseDouble(f[4])));
+                rows.add(new BenchRow(f[0], Integer.parseInt(f[1]), f[2], Double.parseDouble(f[3]), Double.parseDouble(f[4]),
+                        machine, date));
             } catch (NumberFormatException e) {
                 throw new KilnException(file + " line " + (i + 1) + ": not a number (" + e.getMessage() + ")");
             }

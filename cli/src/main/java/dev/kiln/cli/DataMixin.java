@@ -20,7 +20,7 @@ final class DataMixin {
 
     Dataset.Pair load() {
         if (limit < 0) {
-            throw new KilnException("--limit must be 0 (everything) or positive, got " + limit);
+            throw new UsageException("--limit must be 0 (everything) or positive, got " + limit);
         }
         Dataset.Pair pair = Mnist.load(dataDir, Progress.console(System.err));
         return limit > 0 ? pair.first(limit) : pair;

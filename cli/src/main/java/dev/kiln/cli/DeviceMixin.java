@@ -6,6 +6,8 @@ import dev.kiln.engine.device.ValidatingDevice;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
 
 /** The device flags every computing command shares: which device, how many threads, GPU debugging, validation. */
 final class DeviceMixin {
@@ -27,11 +29,23 @@ final class DeviceMixin {
             description = "Check every operation against the reference CPU device as it runs (slow; for debugging a device).")
     boolean validate;
 
+    /** Refuses a device name no provider has (e.g. gpu), listing the valid ones: a usage error. */
+    static void checkName(String name) {
+        List<String> kinds = new ArrayList<>(List.of("auto"));
+        Devices.providers().forEach(p -> kinds.add(p.kind()));
+        if (!kinds.contains(name)) {
+            String guess = name.toLowerCase(java.util.Locale.ROOT).matches("gpu.*|nvidia.*|cuda.*") && kinds.contains("cuda")
+                    ? "did you mean cuda? " : "";
+            throw new UsageException("unknown --device '" + name + "'", guess + "choose one of " + String.join(", ", kinds));
+        }
+    }
+
     /** Opens the device and says on {@code err} which one it took and why. */
     Devices.Selection open(PrintWriter err) {
         if (threads < 0) {
-            throw new dev.kiln.data.KilnException("--threads must be 0 (every core) or positive, got " + threads);
+            throw new UsageException("--threads must be 0 (every core) or positive, got " + threads);
         }
+        checkName(device);
         Devices.Selection s = Devices.open(device, new DeviceOptions(threads, tf32, cudaSync, 0));
         if (validate) {
             s = new Devices.Selection(new ValidatingDevice(s.device()), s.why());

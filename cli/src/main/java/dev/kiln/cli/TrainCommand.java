@@ -1,14 +1,17 @@
 package dev.kiln.cli;
 
 import dev.kiln.data.Dataset;
+import dev.kiln.data.AtomicFile;
 import dev.kiln.data.FeatureScaling;
 import dev.kiln.data.KilnException;
+import dev.kiln.data.OutputLock;
 import dev.kiln.engine.checkpoint.Checkpoint;
 import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.Devices;
 import dev.kiln.engine.eval.Evaluation;
 import dev.kiln.engine.eval.Evaluator;
-import dev.kiln.engine.json.Json;
+import dev.kiln.engine.report.MetricsLog;
+import dev.kiln.engine.report.ReportWriter;
 import dev.kiln.engine.model.Init;
 import dev.kiln.engine.model.LayerSpec;
 import dev.kiln.engine.optim.Optimizer;
@@ -25,9 +28,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -46,6 +47,7 @@ import java.util.concurrent.TimeUnit;
         description = {"Train a network on MNIST (or any MNIST-shaped dataset) and save it as safetensors.",
                 "Defaults are the founding network: 784,25,25,10, Adam lr 1e-3, batch 64, 10 epochs, seed 42."})
 final class TrainCommand implements Callable<Integer> {
+    static final String DEFAULT_CHECKPOINT = "kiln-mnist.safetensors";
     @Spec
     CommandSpec spec;
     @Mixin
@@ -83,7 +85,7 @@ final class TrainCommand implements Callable<Integer> {
     DataMixin data;
     @Mixin
     TableMixin table;
-    @Option(names = {"--checkpoint", "-o"}, defaultValue = "kiln-mnist.safetensors", paramLabel = "FILE", description = "Where the model is saved. Default: ${DEFAULT-VALUE}.")
+    @Option(names = {"--checkpoint", "-o"}, paramLabel = "FILE", description = "Where the model is saved. Default: the --resume FILE, else " + DEFAULT_CHECKPOINT + ".")
     Path checkpoint;
     @Option(names = "--checkpoint-every", defaultValue = "1", paramLabel = "N", description = "Save after every N epochs (and always at the end). Default: ${DEFAULT-VALUE}.")
     int checkpointEvery;
@@ -99,6 +101,9 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         long started = System.nanoTime();
+        if (checkpoint == null) { // a resumed run goes on saving where it came from
+            checkpoint = resume != null ? resume : Path.of(DEFAULT_CHECKPOINT);
+        }
         validate();
         Checkpoint.Loaded loaded = resume == null ? null : Checkpoint.load(resume);
         TrainingState resumed = loaded == null ? null : loaded.state();
@@ -107,12 +112,22 @@ final class TrainCommand implements Callable<Integer> {
                 throw new KilnException(resume + " already holds " + resumed.epochsCompleted() + " epochs",
                         "pass --epochs larger than " + resumed.epochsCompleted() + " to train further");
             }
-            adoptSavedSettings(loaded.metadata());
             if (!loaded.hasOptimizerState()) {
                 err.println("note: " + resume + " has no optimizer state; the optimizer starts afresh from its weights");
             }
         }
         TrainConfig config = config(resumed);
+        // a second run writing the same files is refused here, before it loads or trains anything
+        try (OutputLock lock = OutputLock.take(checkpoint, "the checkpoint");
+             MetricsLog metricsLog = metrics == null ? null
+                     : MetricsLog.open(metrics, resumed == null ? 0 : resumed.epochsCompleted())) {
+            return train(out, err, started, loaded, config, lock, metricsLog);
+        }
+    }
+
+    private int train(PrintWriter out, PrintWriter err, long started, Checkpoint.Loaded loaded, TrainConfig config,
+                      OutputLock lock, MetricsLog metricsLog) {
+        TrainingState resumed = loaded == null ? null : loaded.state();
         TableMixin.Training own = table.given() ? table.train(config.seed(), data.limit,
                 loaded == null ? null : FeatureScaling.fromMetadata(loaded.metadata())) : null;
         Dataset.Pair pair = own != null ? own.pair() : data.load();
@@ -120,18 +135,23 @@ final class TrainCommand implements Callable<Integer> {
         LayerSpec layerSpec = chooseLayers(resumed, pair.train());
         Devices.Selection selection = device.open(err);
         try (Device dev = selection.device()) {
+            checkMemory(layerSpec, config, !dev.name().startsWith("cuda"));
             Trainer trainer = resumed == null ? Trainer.fresh(dev, layerSpec, config) : Trainer.resume(dev, resumed, config);
             if (resumed != null) {
                 err.printf(Locale.ROOT, "resuming %s at epoch %d, step %d%n", resume, resumed.epochsCompleted(), resumed.step());
+                String changes = changes(resumed, config);
+                if (!changes.isEmpty()) {
+                    err.println("resuming with changes: " + changes);
+                }
             }
             out.printf(Locale.ROOT, "training %s (%,d parameters) on %s: %d train / %d test %s, %s, batch %d, %d epochs%n",
                     layerSpec, layerSpec.parameterCount(), own != null ? own.provenance() : data.provenance(),
                     pair.train().size(), pair.test().size(), own != null ? "rows" : "images",
-                    config.optimizer(), batchSize, epochs);
+                    config.optimizer(), config.batchSize(), epochs);
             out.flush();
-            // Declared first, closed last: Ctrl-C waits until the messages below are out and the metrics closed.
-            try (StopOnInterrupt stop = new StopOnInterrupt(trainer::requestStop);
-                 RunListener listener = new RunListener(trainer, out, err)) {
+            // Declared first, closed last: Ctrl-C waits until the messages below are out and the locks released.
+            try (StopOnInterrupt stop = new StopOnInterrupt(trainer::requestStop, metricsLog, lock);
+                 RunListener listener = new RunListener(trainer, out, err, metricsLog)) {
                 TrainingResult result = trainer.fit(pair.train(), pair.test(), listener);
                 listener.endLine();
                 if (result.stopped()) {
@@ -148,8 +168,8 @@ final class TrainCommand implements Callable<Integer> {
                 if (report != null) {
                     Evaluation eval = new Evaluator(trainer.model(), 1000).evaluate(pair.test());
                     Path page = RunReport.write(report, "Training " + layerSpec, layerSpec, config.optimizer(),
-                            Map.of("batch size", Integer.toString(batchSize), "epochs", Integer.toString(epochs),
-                                    "schedule", schedule, "init", init),
+                            Map.of("batch size", Integer.toString(config.batchSize()), "epochs", Integer.toString(epochs),
+                                    "schedule", config.schedule().toString(), "init", init),
                             config.seed(), dev.description(), data.datasetName(), data.checksumStatus(),
                             (System.nanoTime() - started) / 1e9, result.epochs(), eval, pair.test(), trainer.model().parameters());
                     out.println("report: " + page);
@@ -166,8 +186,11 @@ final class TrainCommand implements Callable<Integer> {
     private static final class StopOnInterrupt implements AutoCloseable {
         private final CountDownLatch closed = new CountDownLatch(1);
         private final Thread hook;
+        private final AutoCloseable[] before;
 
-        StopOnInterrupt(Runnable requestStop) {
+        /** {@code before}: closed first (the output locks), so that they are released before the JVM exits. */
+        StopOnInterrupt(Runnable requestStop, AutoCloseable... before) {
+            this.before = before;
             hook = new Thread(() -> {
                 requestStop.run();
                 try {
@@ -181,6 +204,15 @@ final class TrainCommand implements Callable<Integer> {
 
         @Override
         public void close() {
+            for (AutoCloseable c : before) {
+                try {
+                    if (c != null) {
+                        c.close();
+                    }
+                } catch (Exception e) {
+                    // releasing a lock cannot fail in a way worth reporting; the OS releases it at exit anyway
+                }
+            }
             closed.countDown();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -196,29 +228,93 @@ final class TrainCommand implements Callable<Integer> {
                     report != null ? "the report draws MNIST-shaped pictures; leave --report out" : "use one of them");
         }
         if (epochs <= 0) {
-            throw new KilnException("--epochs must be positive, got " + epochs);
+            throw new UsageException("--epochs must be positive, got " + epochs);
         }
         if (batchSize <= 0) {
-            throw new KilnException("--batch-size must be positive, got " + batchSize, "64 or 128 are usual");
+            throw new UsageException("--batch-size must be positive, got " + batchSize, "64 or 128 are usual");
         }
         if (checkpointEvery <= 0) {
-            throw new KilnException("--checkpoint-every must be positive, got " + checkpointEvery);
+            throw new UsageException("--checkpoint-every must be positive, got " + checkpointEvery);
         }
         if (checkpoint.getParent() != null && !Files.isDirectory(checkpoint.getParent())) {
             throw new KilnException("cannot save to " + checkpoint + ": no folder " + checkpoint.getParent(),
                     "create it first, or pass another --checkpoint");
         }
+        AtomicFile.checkTarget(checkpoint);
+        if (metrics != null) {
+            Path folder = metrics.toAbsolutePath().getParent();
+            if (!Files.isDirectory(folder)) {
+                throw new KilnException("cannot write metrics to " + metrics + ": no folder " + folder,
+                        "create it first, or pass another --metrics");
+            }
+            AtomicFile.checkTarget(metrics);
+        }
+        if (report != null) { // refused now rather than after the training
+            AtomicFile.checkTarget(report.resolve(ReportWriter.HTML));
+            AtomicFile.checkTarget(report.resolve(ReportWriter.METRICS));
+        }
+    }
+
+    /**
+     * Refuses, before any work, a network whose training or checkpoint would not fit the Java heap: an
+     * out-of-memory error after an epoch would lose it. Estimated: on a device that keeps its tensors in the heap
+     * (the CPU ones), the parameters, their gradients, a transposed weight copy, the optimizer's state and about four
+     * activations per unit and row of a batch; for every device, saving holds the parameters and optimizer state
+     * twice (downloaded, then cut into tensors).
+     */
+    static void checkMemory(LayerSpec spec, TrainConfig config, boolean heapDevice) {
+        long p = spec.parameterCount(), k = config.optimizer().stateNames().size();
+        long units = 0;
+        for (int w : spec.sizes()) {
+            units += w;
+        }
+        long training = heapDevice ? 4 * p * (3 + k) + 16L * config.batchSize() * units : 0;
+        long saving = 8 * p * (1 + k);
+        Runtime rt = Runtime.getRuntime();
+        long available = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        if (training + saving > available) {
+            throw new KilnException(String.format(Locale.ROOT,
+                    "%s (%,d parameters) needs about %s of Java heap (%s to train, %s to save a checkpoint), but %s is free",
+                    spec, p, gb(training + saving), gb(training), gb(saving), gb(available)),
+                    "use smaller --layers or --batch-size, or give Java more heap: JAVA_OPTS=-Xmx" 
+                            + Math.max(1, (long) Math.ceil(1.25 * (training + saving + rt.totalMemory() - rt.freeMemory()) / (1L << 30)))
+                            + "g ./kiln train ...");
+        }
+    }
+
+    private static String gb(long bytes) {
+        return String.format(Locale.ROOT, "%.1f GB", bytes / 1e9);
     }
 
     private LayerSpec chooseLayers(TrainingState resumed, Dataset train) {
         if (resumed == null) {
-            return LayerSpec.forData(layers, train.pixelsPerSample(), train.classes());
+            return layersFor(train);
         }
-        if (layers != null && !LayerSpec.forData(layers, train.pixelsPerSample(), train.classes()).equals(resumed.layers())) {
+        if (layers != null && !layersFor(train).equals(resumed.layers())) {
             throw new KilnException("--layers " + layers + " differs from the checkpoint's " + resumed.layers(),
                     "leave --layers out when resuming");
         }
         return resumed.layers();
+    }
+
+    static LayerSpec parseLayers(String text) {
+        try {
+            return LayerSpec.parse(text);
+        } catch (KilnException e) {
+            throw new UsageException("--layers " + text + ": " + e.getMessage(), e.hint());
+        }
+    }
+
+    /** --layers (all sizes, or the hidden ones alone) for the data's input and class counts. */
+    private LayerSpec layersFor(Dataset train) {
+        try {
+            return LayerSpec.forData(layers, train.pixelsPerSample(), train.classes());
+        } catch (KilnException e) {
+            if (layers == null) {
+                throw e;
+            }
+            throw new UsageException("--layers " + layers + ": " + e.getMessage(), e.hint());
+        }
     }
 
     /** True when the person typed this option (rather than taking its default). */
@@ -227,56 +323,108 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /**
-     * A resumed run continues with the settings it was saved with (batch size, schedule), so that it goes on
-     * exactly as an uninterrupted run would; a flag typed now overrides.
+     * The run's settings. A resumed run continues with the settings it was saved with (optimizer and its
+     * hyperparameters, batch size, schedule, seed), so that it goes on exactly as an uninterrupted run would; a
+     * flag typed now changes that one setting.
      */
-    private void adoptSavedSettings(Map<String, String> meta) {
-        if (!given("--batch-size") && meta.containsKey("batch_size")) {
-            try {
-                batchSize = Integer.parseInt(meta.get("batch_size"));
-            } catch (NumberFormatException e) {
-                throw new KilnException(resume + ": metadata batch_size is '" + meta.get("batch_size") + "', not a number",
-                        "pass --batch-size explicitly");
-            }
-        }
-        if (!given("--schedule") && meta.containsKey("schedule")) {
-            savedSchedule = Schedule.parse(meta.get("schedule"));
-        }
-    }
-
-    private Schedule savedSchedule;
     private Map<String, String> dataMetadata = Map.of(); // what --data's scaling and label column save in the checkpoint
 
     private TrainConfig config(TrainingState resumed) {
-        boolean optimizerFlags = given("--optimizer") || given("--lr") || given("--weight-decay") || given("--momentum");
-        Optimizer opt = resumed != null && !optimizerFlags ? resumed.optimizer() : switch (optimizer.toLowerCase(Locale.ROOT)) {
-            case "adam" -> new Optimizer.Adam(rate(1e-3), Optimizer.Adam.DEFAULT_BETA1, Optimizer.Adam.DEFAULT_BETA2,
-                    Optimizer.Adam.DEFAULT_EPS, decay(0), false);
-            case "adamw" -> Optimizer.Adam.adamW(rate(1e-3), decay(Optimizer.Adam.DEFAULT_ADAMW_WEIGHT_DECAY));
-            case "sgd" -> new Optimizer.Sgd(rate(0.1), momentum, decay(0));
-            default -> throw new KilnException("unknown --optimizer '" + optimizer + "'", "choose adam, adamw or sgd");
-        };
-        if (momentum != 0 && !(opt instanceof Optimizer.Sgd)) {
-            throw new KilnException("--momentum applies to sgd only", "use --optimizer sgd, or leave --momentum out");
-        }
-        Schedule sched = savedSchedule != null ? savedSchedule : switch (schedule.toLowerCase(Locale.ROOT)) {
-            case "constant" -> new Schedule.Constant();
-            case "step" -> new Schedule.StepDecay(stepEpochs, gamma);
-            case "cosine" -> new Schedule.Cosine(0);
-            default -> throw new KilnException("unknown --schedule '" + schedule + "'", "choose constant, step or cosine");
-        };
         Init in = switch (init.toLowerCase(Locale.ROOT)) {
             case "pytorch" -> Init.PYTORCH_DEFAULT;
             case "he" -> Init.HE_NORMAL;
             case "xavier" -> Init.XAVIER_UNIFORM;
-            default -> throw new KilnException("unknown --init '" + init + "'", "choose pytorch, he or xavier");
+            default -> throw new UsageException("unknown --init '" + init + "'", "choose pytorch, he or xavier");
         };
-        return TrainConfig.defaults().withEpochs(epochs).withBatchSize(batchSize).withSeed(seed)
-                .withOptimizer(opt).withSchedule(sched).withInit(in);
+        TrainConfig base = TrainConfig.defaults().withEpochs(epochs).withInit(in);
+        if (resumed == null) {
+            return base.withBatchSize(batchSize).withSeed(seed).withOptimizer(optimizer(null)).withSchedule(schedule(null));
+        }
+        if (given("--seed") && seed != resumed.seed()) {
+            throw new KilnException("--seed " + seed + " differs from the checkpoint's " + resumed.seed()
+                    + "; a resumed run keeps its seed, which fixes every epoch's shuffle", "leave --seed out when resuming");
+        }
+        TrainConfig c = base.resuming(resumed).withOptimizer(optimizer(resumed.optimizer()))
+                .withSchedule(schedule(resumed.schedule()));
+        return given("--batch-size") ? c.withBatchSize(batchSize) : c;
     }
 
-    private double rate(double dflt) {
-        return lr == null ? dflt : lr;
+    /** The optimizer the flags ask for; on a resume, {@code saved} with the hyperparameters typed now. */
+    private Optimizer optimizer(Optimizer saved) {
+        String savedName = saved == null ? null : Checkpoint.optimizerMetadata(saved).get("optimizer");
+        String name = saved != null && !given("--optimizer") ? savedName : optimizer.toLowerCase(Locale.ROOT);
+        Optimizer opt;
+        if (saved != null && name.equals(savedName)) {
+            opt = switch (saved) {
+                case Optimizer.Adam a -> new Optimizer.Adam(lr == null ? a.lr() : lr, a.beta1(), a.beta2(), a.eps(),
+                        decay(a.weightDecay()), a.decoupled());
+                case Optimizer.Sgd g -> new Optimizer.Sgd(lr == null ? g.lr() : lr,
+                        given("--momentum") ? momentum : g.momentum(), decay(g.weightDecay()));
+            };
+        } else {
+            double savedLr = saved == null ? Double.NaN : lrOf(saved);
+            opt = switch (name) {
+                case "adam" -> new Optimizer.Adam(rate(savedLr, 1e-3), Optimizer.Adam.DEFAULT_BETA1, Optimizer.Adam.DEFAULT_BETA2,
+                        Optimizer.Adam.DEFAULT_EPS, decay(0), false);
+                case "adamw" -> Optimizer.Adam.adamW(rate(savedLr, 1e-3), decay(Optimizer.Adam.DEFAULT_ADAMW_WEIGHT_DECAY));
+                case "sgd" -> new Optimizer.Sgd(rate(savedLr, 0.1), momentum, decay(0));
+                default -> throw new UsageException("unknown --optimizer '" + optimizer + "'", "choose adam, adamw or sgd");
+            };
+        }
+        if (given("--momentum") && !(opt instanceof Optimizer.Sgd)) {
+            throw new UsageException("--momentum applies to sgd only", "use --optimizer sgd, or leave --momentum out");
+        }
+        return opt;
+    }
+
+    private static double lrOf(Optimizer o) {
+        return switch (o) {
+            case Optimizer.Adam a -> a.lr();
+            case Optimizer.Sgd g -> g.lr();
+        };
+    }
+
+    /** The schedule the flags ask for; on a resume, {@code saved} unless a schedule flag was typed now. */
+    private Schedule schedule(Schedule saved) {
+        if (saved != null && !given("--schedule") && !given("--step-epochs") && !given("--gamma")) {
+            return saved;
+        }
+        String name = saved != null && !given("--schedule") ? saved.toString().split(":")[0] : schedule.toLowerCase(Locale.ROOT);
+        return switch (name) {
+            case "constant" -> new Schedule.Constant();
+            case "step" -> new Schedule.StepDecay(
+                    !given("--step-epochs") && saved instanceof Schedule.StepDecay d ? d.everyEpochs() : stepEpochs,
+                    !given("--gamma") && saved instanceof Schedule.StepDecay d ? d.gamma() : gamma);
+            case "cosine" -> new Schedule.Cosine(saved instanceof Schedule.Cosine c ? c.floor() : 0);
+            default -> throw new UsageException("unknown --schedule '" + schedule + "'", "choose constant, step or cosine");
+        };
+    }
+
+    /** What differs between the saved run's settings and this one's, as "lr 0.1 -> 0.05, batch_size 64 -> 32". */
+    static String changes(TrainingState saved, TrainConfig now) {
+        Map<String, String> before = settings(saved.optimizer(), saved.batchSize(), saved.schedule());
+        Map<String, String> after = settings(now.optimizer(), now.batchSize(), now.schedule());
+        java.util.Set<String> keys = new java.util.LinkedHashSet<>(before.keySet());
+        keys.addAll(after.keySet());
+        StringBuilder out = new StringBuilder();
+        for (String k : keys) {
+            String a = before.getOrDefault(k, "-"), b = after.getOrDefault(k, "-");
+            if (!a.equals(b)) {
+                out.append(out.isEmpty() ? "" : ", ").append(k).append(' ').append(a).append(" -> ").append(b);
+            }
+        }
+        return out.toString();
+    }
+
+    private static Map<String, String> settings(Optimizer optimizer, int batchSize, Schedule schedule) {
+        Map<String, String> m = new LinkedHashMap<>(Checkpoint.optimizerMetadata(optimizer));
+        m.put("batch_size", Integer.toString(batchSize));
+        m.put("schedule", schedule.toString());
+        return m;
+    }
+
+    private double rate(double saved, double dflt) {
+        return lr != null ? lr : Double.isNaN(saved) ? dflt : saved;
     }
 
     private double decay(double dflt) {
@@ -289,19 +437,15 @@ final class TrainCommand implements Callable<Integer> {
         private final PrintWriter out;
         private final PrintWriter err;
         private final boolean live = System.console() != null && System.console().isTerminal();
-        private final Writer metricsOut;
+        private final MetricsLog metricsOut;
         private boolean lineOpen;
         int savedEpoch;
 
-        RunListener(Trainer trainer, PrintWriter out, PrintWriter err) throws IOException {
+        RunListener(Trainer trainer, PrintWriter out, PrintWriter err, MetricsLog metricsOut) {
             this.trainer = trainer;
             this.out = out;
             this.err = err;
-            try {
-                this.metricsOut = metrics == null ? null : Files.newBufferedWriter(metrics);
-            } catch (IOException e) {
-                throw new KilnException("cannot write metrics to " + metrics + ": " + e, "check that its folder exists and is writable");
-            }
+            this.metricsOut = metricsOut;
         }
 
         @Override
@@ -309,7 +453,7 @@ final class TrainCommand implements Callable<Integer> {
             if (!live) {
                 return;
             }
-            double remaining = samplesPerSecond > 0 ? (totalSteps - step) * (double) batchSize / samplesPerSecond : 0;
+            double remaining = samplesPerSecond > 0 ? (totalSteps - step) * (double) trainer.config().batchSize() / samplesPerSecond : 0;
             err.printf(Locale.ROOT, "\r  epoch %d/%d  step %d/%d  loss %.4f  %,.0f samples/s  ETA %s   ",
                     epoch, epochs, step, totalSteps, runningLoss, samplesPerSecond, clock(remaining));
             err.flush();
@@ -331,8 +475,6 @@ final class TrainCommand implements Callable<Integer> {
 
         void save() {
             Map<String, String> meta = new LinkedHashMap<>(); // ordered, so equal runs write equal files
-            meta.put("batch_size", Integer.toString(batchSize));
-            meta.put("schedule", trainer.config().schedule().toString());
             meta.put("kiln_version", Kiln.version());
             meta.putAll(dataMetadata);
             Checkpoint.save(checkpoint, trainer.exportState(), meta);
@@ -348,34 +490,15 @@ final class TrainCommand implements Callable<Integer> {
         }
 
         private void writeMetrics(EpochMetrics m) {
-            if (metricsOut == null) {
-                return;
-            }
-            try {
-                StringBuilder device = new StringBuilder();
-                Json.writeString(device, m.device());
-                metricsOut.write(String.format(Locale.ROOT,
-                        "{\"epoch\":%d,\"train_loss\":%s,\"train_accuracy\":%s,\"test_loss\":%s,\"test_accuracy\":%s,"
-                                + "\"learning_rate\":%s,\"epoch_seconds\":%s,\"samples_per_second\":%s,\"device\":%s}%n",
-                        m.epoch(), num(m.trainLoss()), num(m.trainAccuracy()), num(m.testLoss()), num(m.testAccuracy()),
-                        num(m.learningRate()), num(m.epochSeconds()), num(m.samplesPerSecond()), device));
-                metricsOut.flush();
-            } catch (IOException e) {
-                throw new KilnException("cannot write metrics to " + metrics + ": " + e.getMessage());
+            if (metricsOut != null) {
+                metricsOut.append(m);
             }
         }
 
         @Override
-        public void close() throws IOException {
-            if (metricsOut != null) {
-                metricsOut.close();
-            }
+        public void close() {
+            endLine(); // Ctrl-C: the live line is cleared before the messages that follow
         }
-    }
-
-    /** JSON number, or null for NaN and infinities (JSON has neither). */
-    static String num(double v) {
-        return Double.isFinite(v) ? Double.toString(v) : "null";
     }
 
     static String clock(double seconds) {

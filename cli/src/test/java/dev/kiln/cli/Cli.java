@@ -45,6 +45,15 @@ final class Cli {
         }
     }
 
+    /** Asserts a usage error: exit 2 and exactly one line, a {@code kiln: } line that says where help is; returns it. */
+    static String usageLine(Result r) {
+        assertEquals(2, r.code, "exit code; out: " + r.out + " err: " + r.err);
+        assertEquals(1, r.errLines().size(), r.err);
+        String line = r.errLines().getFirst();
+        assertTrue(line.startsWith("kiln: ") && line.contains(" --help`"), line);
+        return line;
+    }
+
     static Result kiln(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();

@@ -126,12 +126,21 @@ class TrainCommandTest {
     }
 
     @Test
-    void aBadFlagPrintsUsageAndExitsTwo() {
-        for (String[] args : List.of(new String[]{"train", "--epochs", "abc"}, new String[]{"train", "--bogus"})) {
-            Cli.Result r = kiln(args);
-            assertEquals(2, r.code(), r.err());
-            assertTrue(r.err().contains("Usage: kiln train"), r.err());
-        }
+    void aBadFlagOrValueIsOneUsageLineWithExitTwo() {
+        String typo = Cli.usageLine(kiln("train", "--epoch", "3"));
+        assertTrue(typo.contains("did you mean --epochs?") && typo.contains("see `kiln train --help`"), typo);
+        String notANumber = Cli.usageLine(kiln("train", "--epochs", "abc"));
+        assertTrue(notANumber.contains("'abc' is not an int"), notANumber);
+        String optimizer = Cli.usageLine(kiln(train("--optimizer", "lion")));
+        assertTrue(optimizer.contains("unknown --optimizer 'lion'; hint: choose adam, adamw or sgd"), optimizer);
+        String epochs = Cli.usageLine(kiln(train("--epochs", "0")));
+        assertTrue(epochs.contains("--epochs must be positive"), epochs);
+        String layers = Cli.usageLine(kiln(trainNoLayers("--layers", "784,x,10")));
+        assertTrue(layers.contains("--layers 784,x,10"), layers);
+        // gpu: once "this build has no CUDA backend", which is false
+        String gpu = Cli.usageLine(kiln("train", "--data-dir", data.toString(), "--device", "gpu"));
+        assertTrue(gpu.contains("unknown --device 'gpu'; hint: did you mean cuda? choose one of auto, ") && gpu.contains("reference"), gpu);
+        assertFalse(gpu.contains("no CUDA backend"), gpu);
     }
 
     @Test
@@ -192,6 +201,123 @@ class TrainCommandTest {
             assertEquals(1e-3, Double.parseDouble(m.get("learning_rate")), 1e-9);
             assertTrue(m.get("device").startsWith("\"") && m.get("device").length() > 2, m.get("device"));
         }
+    }
+
+    @Test
+    void aResumeWithoutOutputSavesToTheFileItResumed() {
+        Path a = dir.resolve("a.safetensors");
+        ok(train("--epochs", "2", "-o", a.toString()));
+        Cli.Result r = ok(trainNoLayers("--epochs", "3", "--resume", a.toString()));
+        assertTrue(r.out().contains("saved " + a), r.out());
+        assertEquals("3", SafeTensors.read(a).metadata().get("epoch"), "the resumed file moved on");
+    }
+
+    @Test
+    void aResumedRunAppendsToItsMetricsAfterTheEpochsItKeeps() throws IOException {
+        Path a = dir.resolve("a.safetensors"), metrics = dir.resolve("m.jsonl");
+        ok(train("--epochs", "2", "-o", a.toString(), "--metrics", metrics.toString()));
+        ok(trainNoLayers("--epochs", "4", "--resume", a.toString(), "--metrics", metrics.toString()));
+        assertEquals(List.of("1", "2", "3", "4"), Files.readAllLines(metrics).stream().map(l -> flatJson(l).get("epoch")).toList());
+    }
+
+    @Test
+    void aNegativeSeedTrainsAndItsCheckpointLoadsEverywhere() {
+        Path a = dir.resolve("a.safetensors");
+        ok(train("--epochs", "1", "--seed", "-1", "-o", a.toString()));
+        ok("eval", "--model", a.toString(), "--data-dir", data.toString(), "--device", "reference");
+        ok(trainNoLayers("--epochs", "2", "--resume", a.toString()));
+        assertEquals("-1", SafeTensors.read(a).metadata().get("seed"));
+    }
+
+    @Test
+    void onlyRegularFilesAreWrittenAndASymlinkIsFollowed() throws Exception {
+        Path fifo = dir.resolve("fifo");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        for (String flag : List.of("-o", "--metrics")) {
+            List<String> args = new ArrayList<>(List.of("--epochs", "1", flag, fifo.toString()));
+            if (flag.equals("--metrics")) {
+                args.addAll(List.of("-o", dir.resolve("m.safetensors").toString()));
+            }
+            Cli.Result r = kiln(train(args.toArray(String[]::new)));
+            String line = r.failureLine();
+            assertTrue(line.contains("cannot write " + fifo + ": it exists and is not a regular file"), line);
+            assertEquals("", r.out(), "refused before training");
+        }
+        Path report = Files.createDirectories(dir.resolve("report/report.html")); // a folder where the page would go
+        Cli.Result refused = kiln(train("--epochs", "1", "-o", dir.resolve("m.safetensors").toString(), "--report", report.getParent().toString()));
+        assertTrue(refused.failureLine().contains("cannot write " + report + ": it exists and is not a regular file (a folder)"), refused.err());
+        assertEquals("", refused.out(), "refused before training");
+        assertTrue(Files.readAttributes(fifo, java.nio.file.attribute.BasicFileAttributes.class).isOther(), "the FIFO is still a FIFO");
+
+        Path real = dir.resolve("real.safetensors"), link = Files.createSymbolicLink(dir.resolve("link.safetensors"), real.getFileName());
+        ok(train("--epochs", "1", "-o", link.toString()));
+        assertTrue(Files.isSymbolicLink(link), "the link stays a link");
+        assertEquals("1", SafeTensors.read(real).metadata().get("epoch"), "the file it points to was written");
+
+        Path dangling = Files.createSymbolicLink(dir.resolve("dangling"), dir.resolve("nowhere/x"));
+        String line = kiln(train("--epochs", "1", "-o", dangling.toString())).failureLine();
+        assertTrue(line.contains("symbolic link to nothing"), line);
+    }
+
+    @Test
+    void aResumeKeepsEverySavedSettingNotTypedAndPrintsWhatChanged() {
+        Path a = dir.resolve("sgd.safetensors");
+        ok(train("--epochs", "1", "--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9", "-o", a.toString()));
+        // only the learning rate typed: once an error about adam, and before that the momentum fell to 0
+        Cli.Result r = ok(trainNoLayers("--epochs", "2", "--resume", a.toString(), "--lr", "0.05"));
+        assertTrue(r.err().contains("resuming with changes: lr 0.1 -> 0.05"), r.err());
+        Map<String, String> meta = SafeTensors.read(a).metadata();
+        assertEquals("sgd", meta.get("optimizer"));
+        assertEquals("0.05", meta.get("lr"));
+        assertEquals("0.9", meta.get("momentum"));
+        Cli.Result same = ok(trainNoLayers("--epochs", "3", "--resume", a.toString(), "--optimizer", "sgd", "--batch-size", "32"));
+        assertTrue(same.err().contains("resuming with changes: batch_size 64 -> 32"), same.err());
+        assertEquals("0.9", SafeTensors.read(a).metadata().get("momentum"));
+    }
+
+    @Test
+    void aSecondRunWritingTheSameOutputIsRefused() throws IOException {
+        Path a = dir.resolve("a.safetensors"), metrics = dir.resolve("m.jsonl");
+        try (dev.kiln.data.OutputLock held = dev.kiln.data.OutputLock.take(a, "the checkpoint")) {
+            Cli.Result r = kiln(train("--epochs", "1", "-o", a.toString()));
+            assertTrue(r.failureLine().contains("the checkpoint " + a + " is being written by another Kiln run (process "
+                    + ProcessHandle.current().pid() + ")"), r.err());
+            assertFalse(Files.exists(a));
+        }
+        try (dev.kiln.data.OutputLock held = dev.kiln.data.OutputLock.take(metrics, "the metrics file")) {
+            String line = kiln(train("--epochs", "1", "-o", a.toString(), "--metrics", metrics.toString())).failureLine();
+            assertTrue(line.contains("the metrics file " + metrics + " is being written by another Kiln run"), line);
+        }
+        ok(train("--epochs", "1", "-o", a.toString(), "--metrics", metrics.toString()));
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(), files.filter(f -> f.toString().endsWith(".lock")).toList(), "no lock file stays");
+        }
+    }
+
+    @Test
+    void aNetworkTooLargeForTheHeapIsRefusedBeforeTraining() {
+        Cli.Result r = kiln(trainNoLayers("--epochs", "1", "--layers", "784,1000000,10", "-o", dir.resolve("big.safetensors").toString()));
+        String line = r.failureLine();
+        assertTrue(line.contains("784,1000000,10 (795,000,010 parameters) needs about") && line.contains("JAVA_OPTS=-Xmx"), line);
+        assertEquals("", r.out(), "refused before training");
+    }
+
+    @picocli.CommandLine.Command(name = "boom")
+    static final class Boom implements java.util.concurrent.Callable<Integer> {
+        @Override
+        public Integer call() {
+            throw new OutOfMemoryError("Java heap space");
+        }
+    }
+
+    @Test
+    void runningOutOfMemoryIsOneLineNotAStackTrace() {
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cl = new picocli.CommandLine(new Boom());
+        cl.setErr(new java.io.PrintWriter(err, true));
+        assertEquals(1, Kiln.run(cl, new String[0]));
+        assertEquals(List.of("kiln: out of Java heap memory; hint: a smaller --batch-size or --limit, or more heap"
+                + " (JAVA_OPTS=-Xmx8g ./kiln ...)"), err.toString().lines().toList());
     }
 
     /** Keys and raw values of a flat JSON object (numbers, null, strings without escapes): enough for metrics. */

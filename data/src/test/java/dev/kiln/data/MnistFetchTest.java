@@ -223,6 +223,23 @@ class MnistFetchTest {
     }
 
     @Test
+    void aDamagedCacheFileIsCaughtOnEveryLoadAndFetchedAgain() throws IOException {
+        behaviour.put("/m1/", Serve.OK);
+        Mnist.Sources s = sources(List.of(mirror("m1")), noNpm());
+        byte[] good = Mnist.load(null, cache, s, progress).train().pixels().clone();
+        Path images = cache.resolve(DatasetDir.TRAIN_IMAGES);
+        byte[] tampered = Files.readAllBytes(images);
+        tampered[tampered.length - 1] ^= 0x55; // the header stays valid: only the checksum can tell
+        Files.write(images, tampered);
+
+        Dataset.Pair pair = Mnist.load(null, cache, s, progress);
+        assertArrayEquals(good, pair.train().pixels(), "trained on MNIST, not on the tampered file");
+        assertTrue(progress.messages.stream().anyMatch(m -> m.contains(images + " is not MNIST's") && m.endsWith("fetching it again")),
+                progress.messages.toString());
+        assertEquals(TestData.sha256().get(DatasetDir.TRAIN_IMAGES), Verified.sha256(images));
+    }
+
+    @Test
     void loadWithADataDirTakesItAsIs() throws IOException {
         Path data = tmp.resolve("fashion");
         TestData.writeDir(data, false); // checksums unknown to Mnist: fine with an explicit directory

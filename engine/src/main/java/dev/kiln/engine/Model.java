@@ -154,8 +154,7 @@ public final class Model implements AutoCloseable {
     public void setParameters(float[] parameters) {
         mlp.setParameters(parameters);
         if (state != null) {
-            state = new TrainingState(state.layers(), state.optimizer(), parameters.clone(), state.optimizerState(),
-                    state.step(), state.epochsCompleted(), state.seed());
+            state = state.withParameters(parameters.clone());
         }
     }
 

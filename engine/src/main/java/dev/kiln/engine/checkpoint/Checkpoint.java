@@ -3,6 +3,8 @@ package dev.kiln.engine.checkpoint;
 import dev.kiln.data.KilnException;
 import dev.kiln.engine.model.LayerSpec;
 import dev.kiln.engine.optim.Optimizer;
+import dev.kiln.engine.optim.Schedule;
+import dev.kiln.engine.train.TrainConfig;
 import dev.kiln.engine.train.TrainingState;
 
 import java.nio.file.Files;
@@ -20,7 +22,9 @@ import java.util.Map;
  * PyTorch users drop those keys ({@code strict=False}, or filter on the prefix).
  *
  * <p>Metadata (all strings, as safetensors requires): {@code format}, {@code layers}, {@code activation},
- * {@code optimizer} and its hyperparameters, {@code step}, {@code epoch}, {@code seed}.
+ * {@code optimizer} and its hyperparameters, {@code step}, {@code epoch}, {@code seed}, {@code batch_size},
+ * {@code schedule}: every setting a resumed run needs. A file without them (written by PyTorch) loads with
+ * Kiln's defaults.
  */
 public final class Checkpoint {
     /** The format written; loading accepts this version. */
@@ -67,6 +71,8 @@ public final class Checkpoint {
         meta.put("step", Long.toString(state.step()));
         meta.put("epoch", Integer.toString(state.epochsCompleted()));
         meta.put("seed", Long.toString(state.seed()));
+        meta.put("batch_size", Integer.toString(state.batchSize()));
+        meta.put("schedule", state.schedule().toString());
         if (extraMetadata != null) {
             extraMetadata.forEach(meta::putIfAbsent);
         }
@@ -129,7 +135,12 @@ public final class Checkpoint {
         if (epoch > Integer.MAX_VALUE) {
             throw new KilnException(file + ": metadata 'epoch' is " + epoch + ", more epochs than Kiln counts");
         }
-        long seed = longMeta(file, meta, "seed", 42);
+        long seed = seedMeta(file, meta);
+        long batch = longMeta(file, meta, "batch_size", TrainConfig.defaults().batchSize());
+        if (batch < 1 || batch > Integer.MAX_VALUE) {
+            throw new KilnException(file + ": metadata 'batch_size' is " + batch + ", not a positive batch size");
+        }
+        Schedule schedule = scheduleMeta(file, meta);
         for (String name : tensors.keySet()) {
             if (!isLayerTensor(spec, name) && !isOptimizerTensor(spec, names, name)) {
                 throw new KilnException(file + " has a tensor '" + name + "' that a " + spec + " network trained with "
@@ -137,7 +148,8 @@ public final class Checkpoint {
                         "is this a checkpoint of another kind of model?");
             }
         }
-        return new Loaded(new TrainingState(spec, optimizer, params, state, step, (int) epoch, seed), hasState, meta);
+        return new Loaded(new TrainingState(spec, optimizer, params, state, step, (int) epoch, seed,
+                (int) batch, schedule), hasState, meta);
     }
 
     private static boolean isLayerTensor(LayerSpec spec, String name) {
@@ -217,7 +229,14 @@ public final class Checkpoint {
                     + " but layers " + spec + " need " + Arrays.toString(shape),
                     "pass --layers matching the checkpoint, or train a new one");
         }
-        System.arraycopy(e.data(), 0, flat, at, e.data().length);
+        float[] data = e.data();
+        for (int i = 0; i < data.length; i++) {
+            if (!Float.isFinite(data[i])) {
+                throw new KilnException(file + ": tensor '" + name + "' holds " + data[i] + " at index " + i
+                        + " (a diverged or damaged run)", "resume from an earlier checkpoint, or train afresh");
+            }
+        }
+        System.arraycopy(data, 0, flat, at, data.length);
     }
 
     /** The optimizer's name ({@code optimizer}: adam, adamw or sgd) and hyperparameters, as checkpoints record them. */
@@ -264,6 +283,29 @@ public final class Checkpoint {
             return Double.parseDouble(v);
         } catch (NumberFormatException e) {
             throw new KilnException(file + ": metadata '" + key + "' is '" + v + "', not a number");
+        }
+    }
+
+    /** Any long is a seed: {@code kiln train} takes negative ones too. */
+    private static long seedMeta(Path file, Map<String, String> meta) {
+        String v = meta.get("seed");
+        try {
+            return v == null ? TrainConfig.defaults().seed() : Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new KilnException(file + ": metadata 'seed' is '" + v + "', not an integer");
+        }
+    }
+
+    private static Schedule scheduleMeta(Path file, Map<String, String> meta) {
+        String v = meta.get("schedule");
+        if (v == null) {
+            return TrainConfig.defaults().schedule();
+        }
+        try {
+            return Schedule.parse(v);
+        } catch (RuntimeException e) {
+            throw new KilnException(file + ": metadata 'schedule' is '" + v + "', which Kiln cannot read ("
+                    + e.getMessage() + ")");
         }
     }
 

@@ -1,5 +1,9 @@
 package dev.kiln.engine.checkpoint;
 
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.engine.json.Json;
 import dev.kiln.data.AtomicFile;
 import dev.kiln.data.KilnException;
@@ -8,7 +12,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.nio.CharBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -116,13 +119,13 @@ public final class SafeTensors {
         }
         ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
         readFully(ch, headerBuf, 8);
-        Map<String, Object> header = parseHeader(file, headerBuf.flip());
+        ObjectNode header = parseHeader(file, headerBuf.flip());
         long dataStart = 8 + headerLen;
         long dataLen = size - dataStart;
 
         Map<String, String> metadata = new LinkedHashMap<>();
         List<Span> spans = new ArrayList<>();
-        for (Map.Entry<String, Object> kv : header.entrySet()) {
+        for (Map.Entry<String, JsonNode> kv : header.properties()) {
             if (kv.getKey().equals(METADATA_KEY)) {
                 readMetadata(file, kv.getValue(), metadata);
             } else {
@@ -145,89 +148,91 @@ public final class SafeTensors {
     /** A tensor's place in the data section, validated against its shape. */
     private record Span(String name, int[] shape, long count, long begin, long end) {}
 
-    private static Map<String, Object> parseHeader(Path file, ByteBuffer bytes) {
-        String text;
+    private static ObjectNode parseHeader(Path file, ByteBuffer bytes) {
+        byte[] utf8 = new byte[bytes.remaining()];
+        bytes.get(utf8);
         try {
-            CharBuffer chars = StandardCharsets.UTF_8.newDecoder()
+            StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(bytes);
-            text = chars.toString();
+                    .decode(ByteBuffer.wrap(utf8));
         } catch (CharacterCodingException e) {
             throw bad(file, "the header is not valid UTF-8");
         }
         // The spec requires the first byte to be '{' (padding is allowed only after the JSON).
-        if (!text.startsWith("{")) {
+        if (utf8.length == 0 || utf8[0] != '{') {
             throw bad(file, "the header does not start with '{'");
         }
-        Object parsed;
+        JsonNode parsed;
         try {
-            parsed = Json.parse(text);
-        } catch (Json.ParseException e) {
-            throw bad(file, "the header is not valid JSON (" + e.getMessage() + ")");
+            parsed = Json.parse(utf8);
+        } catch (JacksonException e) {
+            throw bad(file, "the header is not valid JSON (" + Json.describe(e) + ")");
         }
-        if (!(parsed instanceof Map<?, ?> map)) {
+        if (!(parsed instanceof ObjectNode header)) {
             throw bad(file, "the header is not a JSON object");
         }
-        @SuppressWarnings("unchecked")
-        Map<String, Object> header = (Map<String, Object>) map;
         return header;
     }
 
-    private static void readMetadata(Path file, Object value, Map<String, String> into) {
-        if (!(value instanceof Map<?, ?> map)) {
+    private static void readMetadata(Path file, JsonNode value, Map<String, String> into) {
+        if (!value.isObject()) {
             throw bad(file, "__metadata__ is not a JSON object");
         }
-        for (Map.Entry<?, ?> kv : map.entrySet()) {
-            if (!(kv.getValue() instanceof String s)) {
+        for (Map.Entry<String, JsonNode> kv : value.properties()) {
+            if (!kv.getValue().isTextual()) {
                 throw bad(file, "metadata \"" + kv.getKey() + "\" has a value that is not a string");
             }
-            into.put((String) kv.getKey(), s);
+            into.put(kv.getKey(), kv.getValue().textValue());
         }
     }
 
-    private static Span span(Path file, String name, Object value, long dataLen) {
-        if (!(value instanceof Map<?, ?> info)) {
+    private static Span span(Path file, String name, JsonNode info, long dataLen) {
+        if (!info.isObject()) {
             throw bad(file, "tensor '" + name + "' is not a JSON object");
         }
         for (String key : List.of("dtype", "shape", "data_offsets")) {
-            if (!info.containsKey(key)) {
+            if (!info.has(key)) {
                 throw bad(file, "tensor '" + name + "' has no \"" + key + "\"");
             }
         }
-        Object dtype = info.get("dtype");
-        if (!(dtype instanceof String d)) {
+        JsonNode dtype = info.get("dtype");
+        if (!dtype.isTextual()) {
             throw bad(file, "tensor '" + name + "' has a dtype that is not a string");
         }
+        String d = dtype.textValue();
         if (!d.equals("F32")) {
             throw new KilnException("checkpoint " + file + ": tensor '" + name + "' has dtype " + d
                     + "; " + d + " is not supported, only F32",
                     "convert the tensors with torch .float() before saving");
         }
-        if (!(info.get("shape") instanceof List<?> dims)) {
+        JsonNode dims = info.get("shape");
+        if (!dims.isArray()) {
             throw bad(file, "tensor '" + name + "' has a shape that is not an array");
         }
         int[] shape = new int[dims.size()];
         long count = 1;
         for (int i = 0; i < shape.length; i++) {
-            Object dim = dims.get(i);
-            if (!(dim instanceof Long n) || n < 0 || n > Integer.MAX_VALUE) {
+            JsonNode dim = dims.get(i);
+            if (!dim.isIntegralNumber() || !dim.canConvertToLong() || dim.longValue() < 0 || dim.longValue() > Integer.MAX_VALUE) {
                 throw bad(file, "tensor '" + name + "' has shape " + dims
                         + "; dimensions must be non-negative integers");
             }
-            shape[i] = (int) (long) n;
+            long n = dim.longValue();
+            shape[i] = (int) n;
             count = count > 0 && n > Integer.MAX_VALUE / count ? Long.MAX_VALUE : count * n;
         }
         // Java arrays are int-indexed; a checkpoint of an MLP is nowhere near this.
         if (count > Integer.MAX_VALUE - 8) {
             throw bad(file, "tensor '" + name + "' has shape " + dims + ", too many elements for one array");
         }
-        if (!(info.get("data_offsets") instanceof List<?> offs) || offs.size() != 2
-                || !(offs.get(0) instanceof Long begin) || !(offs.get(1) instanceof Long end)
-                || begin < 0 || begin > end) {
-            throw bad(file, "tensor '" + name + "' has data_offsets " + info.get("data_offsets")
+        JsonNode offs = info.get("data_offsets");
+        if (!offs.isArray() || offs.size() != 2 || !isLong(offs.get(0)) || !isLong(offs.get(1))
+                || offs.get(0).longValue() < 0 || offs.get(0).longValue() > offs.get(1).longValue()) {
+            throw bad(file, "tensor '" + name + "' has data_offsets " + offs
                     + "; expected [begin, end] with 0 <= begin <= end");
         }
+        long begin = offs.get(0).longValue(), end = offs.get(1).longValue();
         if (end > dataLen) {
             throw bad(file, "tensor '" + name + "' ends at byte " + end + " of the data but the data section has only "
                     + dataLen + " bytes");
@@ -237,6 +242,10 @@ public final class SafeTensors {
                     + " F32 values, " + 4 * count + " bytes) but data_offsets span " + (end - begin) + " bytes");
         }
         return new Span(name, shape, count, begin, end);
+    }
+
+    private static boolean isLong(JsonNode n) {
+        return n.isIntegralNumber() && n.canConvertToLong();
     }
 
     /** The spec requires the data section to be indexed entirely: tensors back to back from 0 to its end. */
@@ -261,21 +270,10 @@ public final class SafeTensors {
     }
 
     private static byte[] header(Map<String, Entry> tensors, Map<String, String> metadata) {
-        StringBuilder json = new StringBuilder("{");
+        ObjectNode json = Json.object();
         if (!metadata.isEmpty()) {
-            Json.writeString(json, METADATA_KEY);
-            json.append(":{");
-            boolean first = true;
-            for (Map.Entry<String, String> kv : metadata.entrySet()) {
-                if (!first) {
-                    json.append(',');
-                }
-                first = false;
-                Json.writeString(json, kv.getKey());
-                json.append(':');
-                Json.writeString(json, kv.getValue());
-            }
-            json.append('}');
+            ObjectNode meta = json.putObject(METADATA_KEY);
+            metadata.forEach(meta::put);
         }
         long offset = 0;
         for (Map.Entry<String, Entry> kv : tensors.entrySet()) {
@@ -296,16 +294,16 @@ public final class SafeTensors {
                 throw new IllegalArgumentException("tensor '" + name + "' has shape " + Arrays.toString(e.shape())
                         + " (" + count + " values) but " + e.data().length + " values");
             }
-            if (json.length() > 1) {
-                json.append(',');
+            ObjectNode t = json.putObject(name);
+            t.put("dtype", "F32");
+            ArrayNode shape = t.putArray("shape");
+            for (int d : e.shape()) {
+                shape.add(d);
             }
-            Json.writeString(json, name);
-            json.append(":{\"dtype\":\"F32\",\"shape\":").append(Arrays.toString(e.shape()).replace(" ", ""))
-                    .append(",\"data_offsets\":[").append(offset).append(',').append(offset + 4 * count).append("]}");
+            t.putArray("data_offsets").add(offset).add(offset + 4 * count);
             offset += 4 * count;
         }
-        json.append('}');
-        byte[] utf8 = json.toString().getBytes(StandardCharsets.UTF_8);
+        byte[] utf8 = Json.compact(json).getBytes(StandardCharsets.UTF_8);
         // Padding to a multiple of 8 keeps the data section aligned, as the spec recommends.
         int padded = (utf8.length + 7) / 8 * 8;
         byte[] out = Arrays.copyOf(utf8, padded);

@@ -84,7 +84,7 @@ public final class Devices {
         }
         List<String> kinds = new ArrayList<>();
         all.forEach(p -> kinds.add(p.kind()));
-        String hint = request.startsWith("cuda") || request.startsWith("gpu")
+        String hint = (request.startsWith("cuda") || request.startsWith("gpu")) && !kinds.contains("cuda")
                 ? "this build has no CUDA backend (the kernels module is missing from the class path)"
                 : "choose one of auto, " + String.join(", ", kinds);
         throw new KilnException("unknown device '" + request + "'", hint);

@@ -95,7 +95,8 @@ final class BarChart {
                     b.append("<rect class=\"bar\" x=\"").append(px(x + 1)).append("\" y=\"").append(px(top))
                             .append("\" width=\"").append(px(barW - 2)).append("\" height=\"")
                             .append(px(TOP + plotH - top)).append("\" fill=\"").append(colour(engines, r.engine()))
-                            .append("\"><title>").append(esc(r.engine() + ", " + g.getKey() + ": " + value))
+                            .append("\"><title>").append(esc(r.engine() + ", " + g.getKey() + ": " + value
+                                    + (r.measured().isEmpty() ? "" : " (" + r.measured() + ")")))
                             .append("</title></rect>");
                 } else {
                     b.append("<text class=\"tick\" x=\"").append(px(x + barW / 2)).append("\" y=\"")

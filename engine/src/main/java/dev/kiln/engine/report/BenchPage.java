@@ -8,7 +8,8 @@ import static dev.kiln.engine.report.Html.esc;
 
 /**
  * Renders a benchmark comparison as one HTML page: run facts, a grouped bar chart of samples per second per
- * (network, batch) and engine, and the same numbers in a table beside it, the fastest engine of each group in bold.
+ * (network, batch) and engine, and the same numbers in a table beside it, each with the machine and date it was
+ * measured on, the fastest engine of each group and machine in bold.
  */
 final class BenchPage {
     private BenchPage() {}
@@ -25,20 +26,21 @@ final class BenchPage {
             Page.close(b, f);
             return b.toString();
         }
-        Map<BarChart.Group, Double> best = new HashMap<>();
+        // "vs best" compares rows of one machine only: another machine's numbers say nothing about this one's
+        Map<List<Object>, Double> best = new HashMap<>();
         for (BenchRow r : rows) {
             if (Double.isFinite(r.samplesPerSecond())) {
-                best.merge(BarChart.Group.of(r), r.samplesPerSecond(), Math::max);
+                best.merge(List.of(BarChart.Group.of(r), r.machine()), r.samplesPerSecond(), Math::max);
             }
         }
         b.append("<div class=\"side\">\n<figure>").append(BarChart.svg(rows))
                 .append("<figcaption>Samples per second while training (higher is better).</figcaption></figure>\n")
                 .append("<div class=\"tablewrap\"><table class=\"bench\">\n<tr><th>network</th><th class=\"n\">batch</th>")
                 .append("<th>engine</th><th class=\"n\">samples / s</th><th class=\"n\">epoch</th>")
-                .append("<th class=\"n\">vs best</th></tr>\n");
+                .append("<th class=\"n\">vs best on its machine</th><th>measured on</th></tr>\n");
         List<String> engines = BarChart.engines(rows);
         for (BenchRow r : rows) {
-            Double top = best.get(BarChart.Group.of(r));
+            Double top = best.get(List.of(BarChart.Group.of(r), r.machine()));
             boolean isBest = top != null && r.samplesPerSecond() == top;
             double share = top == null ? Double.NaN : r.samplesPerSecond() / top;
             b.append(isBest ? "<tr class=\"best\">" : "<tr>").append("<td>").append(esc(r.network()))
@@ -46,7 +48,8 @@ final class BenchPage {
                     .append(BarChart.colour(engines, r.engine())).append("\">■</span> ").append(esc(r.engine()))
                     .append("</td><td class=\"n\">").append(Html.count(r.samplesPerSecond()))
                     .append("</td><td class=\"n\">").append(Html.seconds(r.epochSeconds()))
-                    .append("</td><td class=\"n\">").append(Html.percent1(share)).append("</td></tr>\n");
+                    .append("</td><td class=\"n\">").append(Html.percent1(share))
+                    .append("</td><td>").append(esc(r.measured())).append("</td></tr>\n");
         }
         b.append("</table></div>\n</div>\n");
         Page.close(b, f);

@@ -1,125 +1,124 @@
 package dev.kiln.engine.report;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.engine.json.Json;
+
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntToDoubleFunction;
 
 /**
- * The report's numbers as JSON (metrics.json, bench.json), for scripts and for comparing runs. Keys are fixed and
- * written in a fixed order; a value that was not measured is {@code null}; a section the run did not produce is
- * {@code null}. The format string changes when a key does.
+ * The report's numbers as JSON (metrics.json, bench.json), for scripts and for comparing runs. Keys are snake_case,
+ * as in the {@code --metrics} lines, fixed, and written in a fixed order; a value that was not measured is
+ * {@code null}; a section the run did not produce is {@code null}. The format string changes when a key does.
  */
 final class MetricsJson {
-    static final String REPORT_FORMAT = "kiln-report/1";
-    static final String BENCH_FORMAT = "kiln-bench/1";
+    static final String REPORT_FORMAT = "kiln-report/2";
+    static final String BENCH_FORMAT = "kiln-bench/2";
 
     private MetricsJson() {}
 
     static String report(Report r) {
-        Json j = new Json().beginObject();
-        j.field("format", REPORT_FORMAT).field("title", r.title());
-        facts(j, r.facts());
+        ObjectNode j = Json.object();
+        j.put("format", REPORT_FORMAT).put("title", r.title());
+        j.set("facts", facts(r.facts()));
 
-        j.name("final").beginObject();
-        EpochRow last = r.lastEpoch();
-        j.field("epochs", r.epochs().size());
-        j.field("trainLoss", last == null ? Double.NaN : last.trainLoss());
-        j.field("trainAccuracy", last == null ? Double.NaN : last.trainAccuracy());
-        j.field("testLoss", last == null ? Double.NaN : last.testLoss());
-        j.field("testAccuracy", r.finalTestAccuracy());
-        j.endObject();
+        ObjectNode last = j.putObject("final");
+        EpochRow e = r.lastEpoch();
+        last.put("epochs", r.epochs().size());
+        last.set("train_loss", Json.number(e == null ? Double.NaN : e.trainLoss()));
+        last.set("train_accuracy", Json.number(e == null ? Double.NaN : e.trainAccuracy()));
+        last.set("test_loss", Json.number(e == null ? Double.NaN : e.testLoss()));
+        last.set("test_accuracy", Json.number(r.finalTestAccuracy()));
 
-        j.name("epochs").beginArray(false);
-        for (EpochRow e : r.epochs()) {
-            j.beginObject().field("epoch", e.epoch()).field("trainLoss", e.trainLoss()).field("testLoss", e.testLoss())
-                    .field("trainAccuracy", e.trainAccuracy()).field("testAccuracy", e.testAccuracy())
-                    .field("learningRate", e.learningRate()).field("samplesPerSecond", e.samplesPerSecond())
-                    .field("epochSeconds", e.epochSeconds()).endObject();
+        ArrayNode epochs = j.putArray("epochs");
+        for (EpochRow row : r.epochs()) {
+            ObjectNode o = epochs.addObject().put("epoch", row.epoch());
+            o.set("train_loss", Json.number(row.trainLoss()));
+            o.set("train_accuracy", Json.number(row.trainAccuracy()));
+            o.set("test_loss", Json.number(row.testLoss()));
+            o.set("test_accuracy", Json.number(row.testAccuracy()));
+            o.set("learning_rate", Json.number(row.learningRate()));
+            o.set("epoch_seconds", Json.number(row.epochSeconds()));
+            o.set("samples_per_second", Json.number(row.samplesPerSecond()));
         }
-        j.endArray();
 
-        j.name("classes");
         ClassStats s = r.classes();
         if (s == null) {
-            j.nullValue();
+            j.putNull("classes");
         } else {
-            j.beginObject();
-            j.name("names").beginArray(true);
-            s.classNames().forEach(j::value);
-            j.endArray();
-            j.name("confusion").beginArray(false);
+            ObjectNode c = j.putObject("classes");
+            ArrayNode names = c.putArray("names");
+            s.classNames().forEach(names::add);
+            ArrayNode confusion = c.putArray("confusion");
             for (int t = 0; t < s.classes(); t++) {
-                j.beginArray(true);
+                ArrayNode row = confusion.addArray();
                 for (int p = 0; p < s.classes(); p++) {
-                    j.value(s.count(t, p));
+                    row.add(s.count(t, p));
                 }
-                j.endArray();
             }
-            j.endArray();
-            j.field("total", s.total()).field("correct", s.correct()).field("accuracy", s.accuracy());
-            perClass(j, "support", s, c -> (double) s.support(c));
-            perClass(j, "precision", s, s::precision);
-            perClass(j, "recall", s, s::recall);
-            perClass(j, "f1", s, s::f1);
-            j.endObject();
+            c.put("total", s.total()).put("correct", s.correct());
+            c.set("accuracy", Json.number(s.accuracy()));
+            perClass(c, "support", s, k -> (double) s.support(k));
+            perClass(c, "precision", s, s::precision);
+            perClass(c, "recall", s, s::recall);
+            perClass(c, "f1", s, s::f1);
         }
 
-        j.name("mistakes");
         if (r.mistakes() == null) {
-            j.nullValue();
+            j.putNull("mistakes");
         } else {
-            j.beginArray(false);
+            ArrayNode mistakes = j.putArray("mistakes");
             for (Mistake m : r.mistakes()) {
-                j.beginObject().field("index", m.index()).field("trueLabel", m.trueLabel())
-                        .field("predictedLabel", m.predictedLabel()).field("confidence", m.confidence()).endObject();
+                ObjectNode o = mistakes.addObject().put("index", m.index()).put("true_label", m.trueLabel())
+                        .put("predicted_label", m.predictedLabel());
+                o.set("confidence", Json.number(m.confidence()));
             }
-            j.endArray();
         }
 
-        j.name("firstLayer");
         FirstLayerWeights w = r.weights();
         if (w == null) {
-            j.nullValue();
+            j.putNull("first_layer");
         } else {
-            j.beginObject().field("units", w.units()).field("rows", w.rows()).field("cols", w.cols())
-                    .field("shown", Math.min(w.units(), FirstLayerWeights.SHOWN)).endObject();
+            j.putObject("first_layer").put("units", w.units()).put("rows", w.rows()).put("cols", w.cols())
+                    .put("shown", Math.min(w.units(), FirstLayerWeights.SHOWN));
         }
-        return j.endObject().toString();
+        return Json.pretty(j);
     }
 
     static String bench(List<BenchRow> rows, RunFacts f) {
-        Json j = new Json().beginObject();
-        j.field("format", BENCH_FORMAT);
-        facts(j, f);
-        j.name("rows").beginArray(false);
+        ObjectNode j = Json.object();
+        j.put("format", BENCH_FORMAT);
+        j.set("facts", facts(f));
+        ArrayNode out = j.putArray("rows");
         for (BenchRow r : rows) {
-            j.beginObject().field("network", r.network()).field("batch", r.batch()).field("engine", r.engine())
-                    .field("samplesPerSecond", r.samplesPerSecond()).field("epochSeconds", r.epochSeconds()).endObject();
+            ObjectNode o = out.addObject().put("network", r.network()).put("batch", r.batch()).put("engine", r.engine());
+            o.set("samples_per_second", Json.number(r.samplesPerSecond()));
+            o.set("epoch_seconds", Json.number(r.epochSeconds()));
+            o.put("machine", r.machine()).put("date", r.date());
         }
-        j.endArray();
-        return j.endObject().toString();
+        return Json.pretty(j);
     }
 
-    private static void facts(Json j, RunFacts f) {
-        j.name("facts").beginObject();
-        j.field("date", f.date()).field("kilnVersion", f.kilnVersion()).field("commit", f.commit())
-                .field("device", f.device()).field("layers", f.layers()).field("parameters", f.parameters())
-                .field("optimizer", f.optimizer());
-        j.name("hyperparameters").beginObject();
+    private static ObjectNode facts(RunFacts f) {
+        ObjectNode j = Json.object();
+        j.put("date", f.date()).put("kiln_version", f.kilnVersion()).put("commit", f.commit())
+                .put("device", f.device()).put("layers", f.layers()).put("parameters", f.parameters())
+                .put("optimizer", f.optimizer());
+        ObjectNode h = j.putObject("hyperparameters");
         for (Map.Entry<String, String> e : f.hyperparameters().entrySet()) {
-            j.field(e.getKey(), e.getValue());
+            h.put(e.getKey(), e.getValue());
         }
-        j.endObject();
-        j.field("seed", f.seed()).field("dataset", f.dataset()).field("checksum", f.checksum())
-                .field("totalSeconds", f.totalSeconds());
-        j.endObject();
+        j.put("seed", f.seed()).put("dataset", f.dataset()).put("checksum", f.checksum());
+        j.set("total_seconds", Json.number(f.totalSeconds()));
+        return j;
     }
 
-    private static void perClass(Json j, String name, ClassStats s, IntToDoubleFunction f) {
-        j.name(name).beginArray(true);
+    private static void perClass(ObjectNode j, String name, ClassStats s, IntToDoubleFunction f) {
+        ArrayNode a = j.putArray(name);
         for (int c = 0; c < s.classes(); c++) {
-            j.value(f.applyAsDouble(c));
+            a.add(Json.number(f.applyAsDouble(c)));
         }
-        j.endArray();
     }
 }

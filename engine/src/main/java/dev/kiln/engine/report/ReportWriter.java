@@ -5,7 +5,6 @@ import dev.kiln.data.AtomicFile;
 import dev.kiln.data.KilnException;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,7 +66,7 @@ public final class ReportWriter {
         Path target = dir.resolve(name);
         try {
             Files.createDirectories(dir);
-            AtomicFile.write(target, out -> out.write(ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8))));
+            AtomicFile.write(target, content.getBytes(StandardCharsets.UTF_8));
             return target;
         } catch (IOException e) {
             throw new KilnException("cannot write the report " + target + ": " + e.getMessage(),

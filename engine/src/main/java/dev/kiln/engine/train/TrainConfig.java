@@ -46,6 +46,15 @@ public record TrainConfig(int epochs, int batchSize, long seed, Optimizer optimi
         return new TrainConfig(10, 64, 42, Optimizer.Adam.defaults(), new Schedule.Constant(), Init.PYTORCH_DEFAULT, 0, 0);
     }
 
+    /**
+     * This config with the settings {@code saved} was trained with: optimizer, batch size, schedule and seed, so
+     * that {@link Trainer#resume} continues as the saved run would have.
+     */
+    public TrainConfig resuming(TrainingState saved) {
+        return new TrainConfig(epochs, saved.batchSize(), saved.seed(), saved.optimizer(), saved.schedule(), init,
+                progressEverySteps, evalBatchSize);
+    }
+
     public TrainConfig withEpochs(int epochs) {
         return new TrainConfig(epochs, batchSize, seed, optimizer, schedule, init, progressEverySteps, evalBatchSize);
     }

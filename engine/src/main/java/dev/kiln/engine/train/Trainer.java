@@ -110,7 +110,7 @@ public final class Trainer {
                     + "; only states between epochs can be exported");
         }
         return new TrainingState(model.spec(), config.optimizer(), model.parameters(), optimizer.download(),
-                step, epochsCompleted, seed);
+                step, epochsCompleted, seed, config.batchSize(), config.schedule());
     }
 
     /**

@@ -2,6 +2,9 @@ package dev.kiln.engine.train;
 
 import dev.kiln.engine.model.LayerSpec;
 import dev.kiln.engine.optim.Optimizer;
+import dev.kiln.engine.optim.Schedule;
+
+import java.util.Objects;
 
 /**
  * Everything needed to continue a run exactly where it stopped, taken between epochs: a checkpoint's content.
@@ -15,9 +18,18 @@ import dev.kiln.engine.optim.Optimizer;
  * @param step            optimizer updates done so far (Adam's t)
  * @param epochsCompleted whole epochs trained
  * @param seed            the run's seed, which fixes every epoch's shuffle
+ * @param batchSize       the run's batch size
+ * @param schedule        the run's learning-rate schedule
  */
 public record TrainingState(LayerSpec layers, Optimizer optimizer, float[] parameters, float[][] optimizerState,
-                            long step, int epochsCompleted, long seed) {
+                            long step, int epochsCompleted, long seed, int batchSize, Schedule schedule) {
+
+    /** A state of a run with the default batch size (64) and a constant learning rate. */
+    public TrainingState(LayerSpec layers, Optimizer optimizer, float[] parameters, float[][] optimizerState,
+                         long step, int epochsCompleted, long seed) {
+        this(layers, optimizer, parameters, optimizerState, step, epochsCompleted, seed,
+                TrainConfig.defaults().batchSize(), TrainConfig.defaults().schedule());
+    }
 
     public TrainingState {
         if (parameters.length != layers.parameterCount()) {
@@ -31,5 +43,14 @@ public record TrainingState(LayerSpec layers, Optimizer optimizer, float[] param
         if (step < 0 || epochsCompleted < 0) {
             throw new IllegalArgumentException("negative step or epoch count");
         }
+        if (batchSize <= 0) {
+            throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
+        }
+        Objects.requireNonNull(schedule, "schedule");
+    }
+
+    /** This state with other parameters (the rest unchanged). */
+    public TrainingState withParameters(float[] parameters) {
+        return new TrainingState(layers, optimizer, parameters, optimizerState, step, epochsCompleted, seed, batchSize, schedule);
     }
 }

@@ -42,6 +42,38 @@ class CheckpointTest {
         return v;
     }
 
+    @Test
+    void everyTrainingSettingTravelsInTheCheckpointNotOnlyThroughTheCli() {
+        // batch size and schedule were written only by the CLI: a state saved through the API resumed with defaults
+        TrainingState s = state(SGD);
+        TrainingState custom = new TrainingState(s.layers(), s.optimizer(), s.parameters(), s.optimizerState(), s.step(),
+                s.epochsCompleted(), -7, 32, new dev.kiln.engine.optim.Schedule.StepDecay(3, 0.5));
+        TrainingState back = Checkpoint.load(saved(custom)).state();
+        assertEquals(32, back.batchSize());
+        assertEquals(custom.schedule(), back.schedule());
+        assertEquals(-7, back.seed(), "a negative seed, which kiln train accepts, loads back");
+        assertEquals(SGD, back.optimizer());
+        dev.kiln.engine.train.TrainConfig resumed = dev.kiln.engine.train.TrainConfig.defaults().resuming(back);
+        assertEquals(32, resumed.batchSize());
+        assertEquals(custom.schedule(), resumed.schedule());
+        assertEquals(-7, resumed.seed());
+    }
+
+    @Test
+    void nonFiniteParametersAreRefusedNamingTheTensor() {
+        for (float bad : new float[]{Float.NaN, Float.POSITIVE_INFINITY}) {
+            TrainingState s = state(ADAM);
+            float[] params = s.parameters().clone();
+            params[SPEC.biasOffset(1) + 1] = bad; // 2.bias[1]
+            KilnException e = assertThrows(KilnException.class, () -> Checkpoint.load(saved(s.withParameters(params))));
+            assertTrue(e.getMessage().contains("tensor '2.bias' holds " + bad + " at index 1"), e.getMessage());
+        }
+        TrainingState s = state(ADAM);
+        s.optimizerState()[1][0] = Float.NaN;
+        KilnException e = assertThrows(KilnException.class, () -> Checkpoint.load(saved(s)));
+        assertTrue(e.getMessage().contains("tensor 'optimizer.v.0.weight' holds NaN"), e.getMessage());
+    }
+
     private static TrainingState state(Optimizer optimizer) {
         int q = SPEC.parameterCount();
         float[][] opt = new float[optimizer.stateNames().size()][];

@@ -150,14 +150,14 @@ class ReportWriterTest {
         ReportWriter.write(dir, r);
         @SuppressWarnings("unchecked")
         Map<String, Object> json = (Map<String, Object>) parseJson(Files.readString(dir.resolve("metrics.json")));
-        assertEquals(List.of("format", "title", "facts", "final", "epochs", "classes", "mistakes", "firstLayer"),
+        assertEquals(List.of("format", "title", "facts", "final", "epochs", "classes", "mistakes", "first_layer"),
                 List.copyOf(json.keySet()), "stable top-level keys");
-        assertEquals("kiln-report/1", json.get("format"));
+        assertEquals("kiln-report/2", json.get("format"));
         Map<?, ?> facts = (Map<?, ?>) json.get("facts");
         assertEquals("784,25,25,10", facts.get("layers"));
         assertEquals(20175.0, facts.get("parameters"));
         assertEquals(List.of("lr", "beta1", "beta2", "batch"), List.copyOf(((Map<?, ?>) facts.get("hyperparameters")).keySet()));
-        assertEquals(r.lastEpoch().testAccuracy(), (Double) ((Map<?, ?>) json.get("final")).get("testAccuracy"), 0.0);
+        assertEquals(r.lastEpoch().testAccuracy(), (Double) ((Map<?, ?>) json.get("final")).get("test_accuracy"), 0.0);
 
         List<?> epochs = (List<?>) json.get("epochs");
         assertEquals(6, epochs.size());
@@ -165,10 +165,10 @@ class ReportWriterTest {
             Map<?, ?> e = (Map<?, ?>) epochs.get(i);
             EpochRow row = r.epochs().get(i);
             assertEquals(row.epoch(), ((Double) e.get("epoch")).intValue());
-            assertEquals(row.trainLoss(), (Double) e.get("trainLoss"), 0.0, "exact round trip");
-            assertEquals(row.testAccuracy(), (Double) e.get("testAccuracy"), 0.0);
-            assertEquals(row.learningRate(), (Double) e.get("learningRate"), 0.0);
-            assertEquals(row.samplesPerSecond(), (Double) e.get("samplesPerSecond"), 0.0);
+            assertEquals(row.trainLoss(), (Double) e.get("train_loss"), 0.0, "exact round trip");
+            assertEquals(row.testAccuracy(), (Double) e.get("test_accuracy"), 0.0);
+            assertEquals(row.learningRate(), (Double) e.get("learning_rate"), 0.0);
+            assertEquals(row.samplesPerSecond(), (Double) e.get("samples_per_second"), 0.0);
         }
         Map<?, ?> classes = (Map<?, ?>) json.get("classes");
         List<?> confusion = (List<?>) classes.get("confusion");
@@ -182,7 +182,7 @@ class ReportWriterTest {
         List<?> mistakes = (List<?>) json.get("mistakes");
         assertEquals(25, mistakes.size());
         assertEquals((double) r.mistakes().getFirst().index(), ((Map<?, ?>) mistakes.getFirst()).get("index"));
-        assertEquals(25.0, ((Map<?, ?>) json.get("firstLayer")).get("units"));
+        assertEquals(25.0, ((Map<?, ?>) json.get("first_layer")).get("units"));
     }
 
     @Test
@@ -222,8 +222,8 @@ class ReportWriterTest {
         String json = ReportWriter.metricsJson(r);
         assertFalse(json.contains("NaN") || json.contains("Infinity"));
         Map<?, ?> epoch3 = (Map<?, ?>) ((List<?>) ((Map<?, ?>) parseJson(json)).get("epochs")).get(2);
-        assertTrue(epoch3.containsKey("trainLoss"));
-        assertNull(epoch3.get("trainLoss"));
+        assertTrue(epoch3.containsKey("train_loss"));
+        assertNull(epoch3.get("train_loss"));
     }
 
     @Test
@@ -289,7 +289,7 @@ class ReportWriterTest {
             Map<?, ?> b = (Map<?, ?>) back.get(i);
             assertEquals(rows.get(i).engine(), b.get("engine"));
             assertEquals((double) rows.get(i).batch(), b.get("batch"));
-            Object sps = b.get("samplesPerSecond");
+            Object sps = b.get("samples_per_second");
             if (Double.isNaN(rows.get(i).samplesPerSecond())) {
                 assertNull(sps);
             } else {
@@ -335,11 +335,11 @@ class ReportWriterTest {
         return n;
     }
 
-    /** Kiln's JSON reader, with every number as a Double so the checks read simply. */
+    /** Jackson, with every number as a Double so the checks read simply. */
     private static Object parseJson(String text) {
         try {
-            return doubles(dev.kiln.engine.json.Json.parse(text));
-        } catch (dev.kiln.engine.json.Json.ParseException e) {
+            return doubles(new com.fasterxml.jackson.databind.ObjectMapper().readValue(text, Object.class));
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new AssertionError("not valid JSON: " + e.getMessage(), e);
         }
     }
