@@ -28,7 +28,7 @@ final class TrainingRig {
     TrainingRig(Device device, LayerSpec spec, Dataset set, int batch) {
         this.device = device;
         this.model = Mlp.initialized(device, spec, Init.PYTORCH_DEFAULT, 42);
-        OptimizerState adam = new OptimizerState(device, Optimizer.Adam.defaults(), spec.parameterCount());
+        OptimizerState adam = new OptimizerState(device, Optimizer.Adam.defaults(), model.flatSize());
         this.data = DeviceDataset.upload(device, set);
         this.step = new TrainingStep(model, adam, data, batch);
         shuffle();

@@ -108,6 +108,12 @@ public final class CudaDevice implements Device {
         return "cuda:" + gpu.ordinal();
     }
 
+    /** 16 bytes: every weight and bias starts aligned, so cuBLAS can use its vectorised (aligned) kernels. */
+    @Override
+    public int parameterAlignment() {
+        return 4;
+    }
+
     @Override
     public String description() {
         return gpu.name() + " (compute " + gpu.major() + "." + gpu.minor() + ", " + gpu.multiprocessors() + " SMs) via CUDA driver "

@@ -169,6 +169,28 @@ class CudaDeviceTest {
     }
 
     @Test
+    void everyParameterTensorStartsSixteenByteAlignedAndRoundTripsPacked() {
+        dev.kiln.engine.model.LayerSpec spec = new dev.kiln.engine.model.LayerSpec(784, 25, 25, 10);
+        try (CudaDevice gpu = open(false)) {
+            dev.kiln.engine.model.Mlp m = new dev.kiln.engine.model.Mlp(gpu, spec);
+            for (int l = 0; l < spec.layerCount(); l++) {
+                for (Tensor t : List.of(m.weight(l), m.bias(l))) {
+                    long address = ((CudaDevice.DeviceMemory) t.storage()).address() + 4L * t.offset();
+                    assertEquals(0, address % 16, "layer " + l + " " + t + " at byte " + 4L * t.offset());
+                }
+            }
+            float[] p = new float[spec.parameterCount()];
+            SplittableRandom rng = new SplittableRandom(5);
+            for (int i = 0; i < p.length; i++) {
+                p[i] = (float) rng.nextDouble(-1, 1);
+            }
+            m.setParameters(p);
+            assertArrayEquals(p, m.parameters(), "packed in, packed out");
+            assertTrue(m.flatSize() > spec.parameterCount(), "packed, 2.weight would start at float 19,625 (byte 78,500)");
+        }
+    }
+
+    @Test
     void theJitHintsSayWhatToDo() {
         assertTrue(CudaDriver.hint(221).contains("libnvidia-ptxjitcompiler"), CudaDriver.hint(221));
         assertTrue(CudaDriver.hint(222).contains("update the NVIDIA driver"), CudaDriver.hint(222));

@@ -184,4 +184,15 @@ public interface Device extends AutoCloseable {
     /** Frees everything this device allocated. Tensors of a closed device must not be used. */
     @Override
     void close();
+
+    /**
+     * The floats to which the start of every weight and bias within a model's flat parameter vector is rounded up
+     * on this device ({@link dev.kiln.engine.model.Mlp}); the gaps hold zeros, which the optimizers leave at zero.
+     * 1 (packed) by default; the CUDA device asks for 4 (16 bytes), so that every matrix cuBLAS reads or writes is
+     * 16-byte aligned and can take its vectorised kernels. Host-side vectors (checkpoints, {@code Mlp.parameters()})
+     * are always packed.
+     */
+    default int parameterAlignment() {
+        return 1;
+    }
 }

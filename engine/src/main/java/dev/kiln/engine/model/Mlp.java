@@ -21,22 +21,68 @@ public final class Mlp {
     private final Tensor[] w;    // (O, I) views of params
     private final Tensor[] b;    // (1, O) views of params
     private final Gradients gradients; // views of grads
+    private final long[] weightAt, biasAt; // where W_l and b_l start in params: LayerSpec's offsets, aligned
+    private final int flatSize;            // Q plus the alignment gaps
 
     /** Allocates zeroed parameters and gradients for {@code spec} on {@code device}. */
     public Mlp(Device device, LayerSpec spec) {
         this.spec = spec;
         this.device = device;
-        int q = spec.parameterCount();
-        params = device.allocate(DType.F32, 1, q);
-        grads = device.allocate(DType.F32, 1, q);
         int layers = spec.layerCount();
+        int align = Math.max(1, device.parameterAlignment());
+        weightAt = new long[layers];
+        biasAt = new long[layers];
+        long at = 0;
+        for (int l = 0; l < layers; l++) {
+            weightAt[l] = at;
+            at = (at + (long) spec.outputs(l) * spec.inputs(l) + align - 1) / align * align;
+            biasAt[l] = at;
+            at = (at + spec.outputs(l) + align - 1) / align * align;
+        }
+        flatSize = align == 1 ? spec.parameterCount() : Math.toIntExact(at);
+        params = device.allocate(DType.F32, 1, flatSize);
+        grads = device.allocate(DType.F32, 1, flatSize);
         w = new Tensor[layers];
         b = new Tensor[layers];
         for (int l = 0; l < layers; l++) {
-            w[l] = params.slice(spec.weightOffset(l), spec.outputs(l), spec.inputs(l));
-            b[l] = params.slice(spec.biasOffset(l), 1, spec.outputs(l));
+            w[l] = params.slice(weightAt[l], spec.outputs(l), spec.inputs(l));
+            b[l] = params.slice(biasAt[l], 1, spec.outputs(l));
         }
         gradients = gradients(grads);
+    }
+
+    /**
+     * The length of this model's flat vectors on its device: {@link LayerSpec#parameterCount()} plus the gaps of
+     * {@link Device#parameterAlignment()}. Optimizer state and gradient buffers on the device have this length.
+     */
+    public int flatSize() { return flatSize; }
+
+    /** A device-layout vector ({@link #flatSize()}) packed into LayerSpec's layout, as checkpoints hold it. */
+    public float[] pack(float[] deviceLayout) {
+        if (flatSize == spec.parameterCount()) {
+            return deviceLayout;
+        }
+        float[] packed = new float[spec.parameterCount()];
+        for (int l = 0; l < spec.layerCount(); l++) {
+            int n = spec.outputs(l) * spec.inputs(l);
+            System.arraycopy(deviceLayout, (int) weightAt[l], packed, (int) spec.weightOffset(l), n);
+            System.arraycopy(deviceLayout, (int) biasAt[l], packed, (int) spec.biasOffset(l), spec.outputs(l));
+        }
+        return packed;
+    }
+
+    /** The inverse of {@link #pack}: a packed vector laid out for the device, zeros in the gaps. */
+    public float[] unpack(float[] packed) {
+        if (flatSize == spec.parameterCount()) {
+            return packed;
+        }
+        float[] out = new float[flatSize];
+        for (int l = 0; l < spec.layerCount(); l++) {
+            int n = spec.outputs(l) * spec.inputs(l);
+            System.arraycopy(packed, (int) spec.weightOffset(l), out, (int) weightAt[l], n);
+            System.arraycopy(packed, (int) spec.biasOffset(l), out, (int) biasAt[l], spec.outputs(l));
+        }
+        return out;
     }
 
     /** Per-layer views of a flat gradient vector: {@code dw[l] (O, I)} and {@code db[l] (1, O)}. */
@@ -45,15 +91,15 @@ public final class Mlp {
 
     /** Per-layer views of {@code flat (1, Q)}, laid out like the parameters: a target for {@link #backward}. */
     public Gradients gradients(Tensor flat) {
-        if (flat.size() != spec.parameterCount()) {
-            throw new IllegalArgumentException("network " + spec + " has " + spec.parameterCount()
-                    + " gradients, got a tensor of " + flat.size());
+        if (flat.size() != flatSize) {
+            throw new IllegalArgumentException("network " + spec + " has " + flatSize
+                    + " gradients on " + device.name() + ", got a tensor of " + flat.size());
         }
         int layers = spec.layerCount();
         Tensor[] dw = new Tensor[layers], db = new Tensor[layers];
         for (int l = 0; l < layers; l++) {
-            dw[l] = flat.slice(spec.weightOffset(l), spec.outputs(l), spec.inputs(l));
-            db[l] = flat.slice(spec.biasOffset(l), 1, spec.outputs(l));
+            dw[l] = flat.slice(weightAt[l], spec.outputs(l), spec.inputs(l));
+            db[l] = flat.slice(biasAt[l], 1, spec.outputs(l));
         }
         return new Gradients(dw, db);
     }
@@ -81,18 +127,18 @@ public final class Mlp {
     /** View of layer l's bias {@code (1, O)}. */
     public Tensor bias(int l) { return b[l]; }
 
-    /** Downloads every parameter, in the flat layout. */
+    /** Downloads every parameter, in LayerSpec's flat layout. */
     public float[] parameters() {
-        float[] p = new float[spec.parameterCount()];
+        float[] p = new float[flatSize];
         device.download(params, p);
-        return p;
+        return pack(p);
     }
 
-    /** Downloads every gradient of the last {@link #backward}, in the flat layout. */
+    /** Downloads every gradient of the last {@link #backward}, in LayerSpec's flat layout. */
     public float[] gradients() {
-        float[] g = new float[spec.parameterCount()];
+        float[] g = new float[flatSize];
         device.download(grads, g);
-        return g;
+        return pack(g);
     }
 
     /** Uploads a flat parameter vector of exactly {@link LayerSpec#parameterCount()} values. */
@@ -101,7 +147,7 @@ public final class Mlp {
             throw new IllegalArgumentException("network " + spec + " has " + spec.parameterCount()
                     + " parameters, got " + p.length);
         }
-        device.upload(p, params);
+        device.upload(unpack(p), params);
     }
 
     /**

@@ -41,7 +41,7 @@ public final class Trainer {
         this.model = model;
         this.config = config;
         this.seed = config.seed();
-        this.optimizer = new OptimizerState(model.device(), config.optimizer(), model.spec().parameterCount());
+        this.optimizer = new OptimizerState(model.device(), config.optimizer(), model.flatSize());
     }
 
     /**
@@ -64,9 +64,9 @@ public final class Trainer {
         this.model = model;
         this.config = config;
         this.seed = from.seed();
-        this.optimizer = new OptimizerState(model.device(), config.optimizer(), model.spec().parameterCount());
+        this.optimizer = new OptimizerState(model.device(), config.optimizer(), model.flatSize());
         model.setParameters(from.parameters());
-        optimizer.upload(from.optimizerState());
+        optimizer.upload(unpack(model, from.optimizerState()));
         optimizer.setStep((int) from.step());
         this.step = from.step();
         this.epochsCompleted = from.epochsCompleted();
@@ -109,7 +109,11 @@ public final class Trainer {
             throw new IllegalStateException("training stopped inside epoch " + (epochsCompleted + 1)
                     + "; only states between epochs can be exported");
         }
-        return new TrainingState(model.spec(), config.optimizer(), model.parameters(), optimizer.download(),
+        float[][] state = optimizer.download();
+        for (int i = 0; i < state.length; i++) {
+            state[i] = model.pack(state[i]);
+        }
+        return new TrainingState(model.spec(), config.optimizer(), model.parameters(), state,
                 step, epochsCompleted, seed, config.batchSize(), config.schedule());
     }
 
@@ -224,5 +228,14 @@ public final class Trainer {
                 : "at step " + step + " (first between steps " + (lastFiniteStep + 1) + " and " + step + ")";
         throw new KilnException("training diverged: the loss became " + what + " " + when + ", in epoch " + (epoch + 1),
                 String.format("lower the learning rate (it was %.3g), e.g. to %.3g", lr, lr / 10));
+    }
+
+    /** Optimizer state as a checkpoint holds it (packed), laid out for the model's device. */
+    private static float[][] unpack(Mlp model, float[][] packed) {
+        float[][] out = new float[packed.length][];
+        for (int i = 0; i < packed.length; i++) {
+            out[i] = model.unpack(packed[i]);
+        }
+        return out;
     }
 }

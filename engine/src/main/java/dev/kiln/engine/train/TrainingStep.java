@@ -53,7 +53,7 @@ public final class TrainingStep {
         this.model = model;
         this.optimizer = optimizer;
         this.batchSize = Math.min(batchSize, data.size());
-        int b = this.batchSize, rest = data.size() % b, q = model.spec().parameterCount();
+        int b = this.batchSize, rest = data.size() % b, q = model.flatSize();
         int fullShards = device.preferredShards(b, q);
         int partialShards = rest == 0 ? 1 : device.preferredShards(rest, q);
         int slots = Math.max(fullShards, partialShards);
