@@ -80,7 +80,10 @@ public final class TrainingStep {
         rewind();
     }
 
-    /** The step over the first {@code rows} rows of the buffers, as {@code count} replicas; its epoch starts at row {@code from} of the order. */
+    /**
+     * The step over the first {@code rows} rows of the buffers as {@code count} replicas, reading the epoch's order
+     * from position {@code from} on.
+     */
     private Plan plan(int rows, int count, int from, GradientReduction reduction) {
         int[] first = Replicas.starts(rows, count), rowsOf = new int[count], epochStart = new int[count];
         Tensor cursors = device.allocate(DType.I32, count, 1);
@@ -102,7 +105,7 @@ public final class TrainingStep {
             device.softmaxCrossEntropy(p.logits(), p.y(), p.dlogits(), p.stats());                  // loss
             device.countCorrect(p.logits(), p.y(), p.stats());
             model.backward(p.x(), p.acts(), p.deltas(), p.grads());                                 // backward
-            device.addInt(p.cursor(), rows);
+            device.addInt(p.cursor(), rows);                                                        // next batch
         };
         return new Plan(cursors, epochStart, device.replayable(() -> {
             device.forEachReplica(count, params, replica);
