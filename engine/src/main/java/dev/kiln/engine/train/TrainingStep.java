@@ -108,7 +108,7 @@ public final class TrainingStep {
             device.addInt(p.cursor(), rows);                                                        // next batch
         };
         return new Plan(cursors, epochStart, device.replayable(() -> {
-            device.forEachReplica(count, params, replica);
+            device.forEachReplica(count, replica);
             reduce.run();                                  // reduce gradients
             optimizer.issueUpdate(params, gradient);       // update
         }));
