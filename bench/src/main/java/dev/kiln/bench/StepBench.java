@@ -19,7 +19,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The trainer's whole training step ({@link dev.kiln.engine.train.TrainingStep}: gather, forward, loss, backward,
- * the shard gradient sum where the CPU device cuts the batch into shards, Adam) on the CPU device, over 60,000
+ * the weighted gradient sum where the CPU device runs the batch as replicas, Adam) on the CPU device, over 60,000
  * random samples in a shuffled order: the seed net 784-25-25-10 at batches 64 and 1024 and the wide net
  * 784-1024-1024-10 at batch 256. Samples/s = ops/s * batch ({@link Report} prints it and ms per 60,000-sample
  * epoch).

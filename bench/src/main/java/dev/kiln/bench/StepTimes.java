@@ -52,9 +52,9 @@ public final class StepTimes {
             double[] sorted = Arrays.copyOf(perStep, blocks);
             Arrays.sort(sorted);
             double median = sorted[blocks / 2];
-            System.out.printf("%s, batch %d, %s, %d shards: %.1f µs a step (median of %d blocks of %d; p10 %.1f,"
+            System.out.printf("%s, batch %d, %s, %d replicas: %.1f µs a step (median of %d blocks of %d; p10 %.1f,"
                             + " p90 %.1f), %.1f ms an epoch of 60,000%n", spec, batch, cpu.description(),
-                    cpu.preferredShards(batch, spec.parameterCount()), median, blocks, block,
+                    cpu.localReplicas(batch, spec.parameterCount()), median, blocks, block,
                     sorted[blocks / 10], sorted[blocks * 9 / 10], median * (60_000 / batch) / 1e3);
         }
     }

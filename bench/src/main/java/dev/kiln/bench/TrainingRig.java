@@ -13,7 +13,7 @@ import dev.kiln.engine.train.TrainingStep;
 import java.util.SplittableRandom;
 
 /**
- * The trainer's own step ({@link TrainingStep}: shards, gradient sum and Adam included) on a device, over a data
+ * The trainer's own step ({@link TrainingStep}: replicas, gradient reduction and Adam included) on a device, over a data
  * set in a shuffled order, for timing outside the trainer. {@link #step()} runs the next full batch and starts
  * the order again at the end of an epoch.
  */

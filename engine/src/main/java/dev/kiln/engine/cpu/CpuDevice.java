@@ -5,6 +5,7 @@ import dev.kiln.engine.device.DeviceOptions;
 import dev.kiln.engine.device.GemmShape;
 import dev.kiln.engine.device.ReferenceDevice;
 import dev.kiln.engine.device.Tensor;
+import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -19,11 +20,11 @@ import jdk.incubator.vector.FloatVector;
  *
  * <p>GEMM forms: {@code C = A B^T} with A untransposed, a long k and a small B (the seed net's first layer,
  * {@code x W^T}) is a tile of dot products, because both operands are contiguous along k and need no packing; a
- * one-row product with a short k (summing shard gradients) streams B's rows once; every other form is blocked as in
+ * one-row product with a short k (summing replica gradients) streams B's rows once; every other form is blocked as in
  * BLIS, both operands packed, a 5 x 48 register tile broadcasting op(A) against op(B).
  *
- * <p>Small networks' training steps run as shards ({@link #forEachShard}): each shard's ops run whole on the thread
- * that claimed it, with that thread's job objects and scratch (a {@code Lane} per thread).
+ * <p>Small networks' training steps run as replicas, one per core ({@link #forEachReplica}): each replica's ops run
+ * whole on the thread that claimed it, with that thread's job objects and scratch (a {@code Lane} per thread).
  *
  * <p>Dimension glossary as in {@link Device}: B batch rows, I layer inputs, O layer outputs, C classes.
  * Not thread-safe: one caller thread at a time, like every device.
@@ -51,7 +52,7 @@ public final class CpuDevice extends ReferenceDevice {
     /**
      * How many rows of the order ahead a gather touches (see GatherJob): a whole small batch (the next step's rows
      * then wait in L1/L2), or far enough ahead in a large batch that the touched rows are not evicted again before
-     * their turn (at batch 1024 the batch's 3 MB of floats go through L2 in between). A step shard's gather touches
+     * their turn (at batch 1024 the batch's 3 MB of floats go through L2 in between). A step replica's gather touches
      * only its own rows, its first ones before it starts.
      */
     static final int GATHER_AHEAD = 64;
@@ -64,7 +65,7 @@ public final class CpuDevice extends ReferenceDevice {
     /**
      * Most tiles of op(A) rows for which a GEMM reads a non-transposed B's full panels in place instead of packing
      * them: a copy of B pays for itself over many tiles, not over the seed net's five (dW1 = dz1^T x: packing x
-     * cost 20 of a 128-row shard's 220 µs). The panel's k rows are then a row of B apart; they still fit in L1.
+     * cost 20 of a 128-row replica's 220 µs). The panel's k rows are then a row of B apart; they still fit in L1.
      */
     static final int IN_PLACE_MAX_TILES = 8;
     /**
@@ -82,33 +83,33 @@ public final class CpuDevice extends ReferenceDevice {
     static final int DOT_B_BLOCK = 16 * Kernels.DOT_B_ROWS;
     /** Dot-product GEMM: A rows per unit (4 tiles of {@link Kernels#DOT_A_ROWS}). */
     static final int DOT_A_BLOCK = 4 * Kernels.DOT_A_ROWS;
-    /** Longest k for the one-row GEMM ({@code RowJob}), which reads B's k rows side by side: a few shards' worth. */
+    /** Longest k for the one-row GEMM ({@code RowJob}), which reads B's k rows side by side: a few replicas' worth. */
     static final int ROW_MAX_K = 16;
 
     /**
-     * Fewest rows a step shard gets ({@link #preferredShards}). Each step, every shard's core must fetch the
+     * Fewest rows a step replica gets ({@link #localReplicas}). Each step, every replica's core must fetch the
      * parameters the others updated and hand its gradient copy over for the sum, about 160 KB for the seed net:
-     * at batch 64, two shards of 32 rows were slower than one (this VM moves a cache line between cores slowly).
+     * at batch 64, two replicas of 32 rows were slower than one (this VM moves a cache line between cores slowly).
      */
-    static final int SHARD_MIN_ROWS = 64;
-    /** Most shards a step is cut into: each keeps its own gradient copy, which the reduction reads back. */
-    static final int MAX_SHARDS = 8;
-    /** System property that lowers {@link #MAX_SHARDS}, for benchmarks (1 turns sharding off). */
-    public static final String MAX_SHARDS_PROPERTY = "kiln.maxShards";
+    static final int REPLICA_MIN_ROWS = 64;
+    /** Most replicas a step is cut into: each keeps its own gradient buffer, which the reduction reads back. */
+    static final int MAX_REPLICAS = 8;
+    /** System property that lowers {@link #MAX_REPLICAS}, for benchmarks (1 runs every step whole). */
+    public static final String MAX_REPLICAS_PROPERTY = "kiln.maxReplicas";
     /**
-     * Largest network whose steps are cut into shards: beyond it, the per-shard gradient copies cost more memory
-     * traffic than the shards save, and each GEMM is large enough to split well on its own (the wide net).
+     * Largest network whose steps are cut into replicas: beyond it, the per-replica gradient copies cost more memory
+     * traffic than the replicas save, and each GEMM is large enough to split well on its own (the wide net).
      */
-    static final long SHARD_MAX_PARAMETERS = 1 << 18;
+    static final long REPLICA_MAX_PARAMETERS = 1 << 18;
 
     private final Kernels kernels;
     private final WorkerPool pool;
-    /** Per thread, indexed by worker: each op's job object, so shards on several threads can issue ops at once. */
+    /** Per thread, indexed by worker: each op's job object, so replicas on several threads can issue ops at once. */
     private final Lane[] lanes;
-    private final ShardJob shardJob = new ShardJob();
-    private final int maxShards = Math.clamp(Integer.getInteger(MAX_SHARDS_PROPERTY, MAX_SHARDS), 1, MAX_SHARDS);
-    /** True while the caller runs shards: its ops then run inline, as the workers' do. Only the caller touches it. */
-    private boolean callerInShard;
+    private final ReplicaJob replicaJob = new ReplicaJob();
+    private final int maxReplicas = Math.clamp(Integer.getInteger(MAX_REPLICAS_PROPERTY, MAX_REPLICAS), 1, MAX_REPLICAS);
+    /** True while the caller runs replicas: its ops then run inline, as the workers' do. Only the caller touches it. */
+    private boolean callerInReplica;
     // per thread, indexed by worker: packed op(B) blocks (KC x panelWidth) and one accumulated tile (MR x panelWidth,
     // or the dot tile's DOT_A_ROWS x DOT_B_ROWS vectors)
     private final float[][] packed;
@@ -144,8 +145,7 @@ public final class CpuDevice extends ReferenceDevice {
         this.gatherIndex = new int[threads][nr];
         this.tileIndex = new int[threads][Kernels.MR * 16];
         this.biasPattern = new float[threads][Kernels.BIAS_PATTERN];
-        this.tileScratch = new float[threads][Math.max(Math.max(Kernels.MR * nr, Kernels.DOT_A_ROWS * Kernels.DOT_B_ROWS * nr),
-                Kernels.ROWS_TILE * kernels.narrowWidth())];
+        this.tileScratch = new float[threads][Math.max(Kernels.MR * nr, Kernels.DOT_A_ROWS * Kernels.DOT_B_ROWS * nr)];
         this.lanes = new Lane[threads];
         for (int i = 0; i < threads; i++) {
             lanes[i] = new Lane();
@@ -233,6 +233,32 @@ public final class CpuDevice extends ReferenceDevice {
 
     // ---- GEMM ----
 
+    /** The forms {@link #gemm} computes a product in: {@link #gemmPath} picks one by shape. */
+    enum GemmPath {
+        /** One row of C, a short k ({@link RowJob}: a replica gradient sum). */
+        ROW,
+        /** At most two vectors of columns, one k block, little work ({@link #narrowGemm}: small later layers). */
+        NARROW,
+        /** {@code A B^T} with a long k and a small B ({@link DotJob}: a small first layer outside replicas). */
+        DOT,
+        /** Everything else, blocked as in BLIS ({@link GemmJob}). */
+        BLOCKED
+    }
+
+    /** The form {@link #gemm} uses for {@code C (m, n) = op(A) (m, k) op(B) (k, n)} (outside replicas, see below). */
+    GemmPath gemmPath(boolean transA, boolean transB, int m, int n, int k) {
+        if (m == 1 && !transB && k <= ROW_MAX_K) {
+            return GemmPath.ROW;
+        }
+        if (n <= kernels.narrowWidth() && k <= KC && (long) m * n * k < GEMM_PARALLEL_MIN) {
+            return GemmPath.NARROW;
+        }
+        if (!transA && transB && k >= DOT_MIN_K && (long) n * k <= DOT_MAX_B) {
+            return GemmPath.DOT;
+        }
+        return GemmPath.BLOCKED;
+    }
+
     @Override
     public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
         GemmShape shape = GemmShape.of(transA, transB, a, b, c);
@@ -248,52 +274,54 @@ public final class CpuDevice extends ReferenceDevice {
             }
             return;
         }
-        if (m == 1 && !transB && k <= ROW_MAX_K) {
-            RowJob j = lanes[worker].row;
-            j.a = f32(a);
-            j.aOff = off(a);
-            j.kStride = transA ? a.cols() : 1;
-            j.b = f32(b);
-            j.bOff = off(b);
-            j.ldb = b.cols();
-            j.c = cv;
-            j.cOff = off(c);
-            j.n = n;
-            j.k = k;
-            j.alpha = alpha;
-            j.beta = beta;
-            dispatch(worker, j, chunks(n), (long) n * k, GEMM_PARALLEL_MIN);
-            return;
+        switch (gemmPath(transA, transB, m, n, k)) {
+            case ROW -> rowGemm(worker, transA, alpha, a, b, beta, c, n, k);
+            case NARROW -> narrowGemm(worker, transA, transB, alpha, f32(a), off(a), a.cols(), f32(b), off(b),
+                    b.cols(), beta, cv, off(c), m, n, k);
+            case DOT -> dotGemm(worker, alpha, a, b, beta, c, m, n, k);
+            case BLOCKED -> blockedGemm(worker, transA, transB, alpha, a, b, beta, c, m, n, k);
         }
-        if (!transA && !transB && rowsGemmTakes(n, k)) {
-            rowsGemm(worker, alpha, f32(a), off(a), a.cols(), f32(b), off(b), b.cols(), beta, cv, off(c), m, n, k);
-            return;
-        }
-        if (n <= kernels.narrowWidth() && k <= KC && (long) m * n * k < GEMM_PARALLEL_MIN) {
-            narrowGemm(worker, transA, transB, alpha, f32(a), off(a), a.cols(), f32(b), off(b), b.cols(), beta, cv,
-                    off(c), m, n, k);
-            return;
-        }
-        if (!transA && transB && k >= DOT_MIN_K && (long) n * k <= DOT_MAX_B) {
-            DotJob j = lanes[worker].dot;
-            j.a = f32(a);
-            j.aOff = off(a);
-            j.lda = a.cols();
-            j.b = f32(b);
-            j.bOff = off(b);
-            j.ldb = b.cols();
-            j.c = cv;
-            j.cOff = off(c);
-            j.m = m;
-            j.n = n;
-            j.k = k;
-            j.alpha = alpha;
-            j.beta = beta;
-            j.bBlocks = (n + DOT_B_BLOCK - 1) / DOT_B_BLOCK;
-            int aBlocks = (m + DOT_A_BLOCK - 1) / DOT_A_BLOCK;
-            dispatch(worker, j, aBlocks * j.bBlocks, (long) m * n * k, GEMM_PARALLEL_MIN);
-            return;
-        }
+    }
+
+    private void rowGemm(int worker, boolean transA, float alpha, Tensor a, Tensor b, float beta, Tensor c, int n, int k) {
+        RowJob j = lanes[worker].row;
+        j.a = f32(a);
+        j.aOff = off(a);
+        j.kStride = transA ? a.cols() : 1;
+        j.b = f32(b);
+        j.bOff = off(b);
+        j.ldb = b.cols();
+        j.c = f32(c);
+        j.cOff = off(c);
+        j.n = n;
+        j.k = k;
+        j.alpha = alpha;
+        j.beta = beta;
+        dispatch(worker, j, chunks(n), (long) n * k, GEMM_PARALLEL_MIN);
+    }
+
+    private void dotGemm(int worker, float alpha, Tensor a, Tensor b, float beta, Tensor c, int m, int n, int k) {
+        DotJob j = lanes[worker].dot;
+        j.a = f32(a);
+        j.aOff = off(a);
+        j.lda = a.cols();
+        j.b = f32(b);
+        j.bOff = off(b);
+        j.ldb = b.cols();
+        j.c = f32(c);
+        j.cOff = off(c);
+        j.m = m;
+        j.n = n;
+        j.k = k;
+        j.alpha = alpha;
+        j.beta = beta;
+        j.bBlocks = (n + DOT_B_BLOCK - 1) / DOT_B_BLOCK;
+        int aBlocks = (m + DOT_A_BLOCK - 1) / DOT_A_BLOCK;
+        dispatch(worker, j, aBlocks * j.bBlocks, (long) m * n * k, GEMM_PARALLEL_MIN);
+    }
+
+    private void blockedGemm(int worker, boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta,
+                             Tensor c, int m, int n, int k) {
         GemmJob j = lanes[worker].gemm;
         j.a = f32(a);
         j.aOff = off(a);
@@ -304,7 +332,7 @@ public final class CpuDevice extends ReferenceDevice {
         j.bOff = off(b);
         j.ldb = b.cols();
         j.transB = transB;
-        j.c = cv;
+        j.c = f32(c);
         j.cOff = off(c);
         j.m = m;
         j.n = n;
@@ -316,7 +344,7 @@ public final class CpuDevice extends ReferenceDevice {
         j.kc = Math.min(KC, ((k + blocks - 1) / blocks + 3) & ~3);
         // Units: one per thread where the shape allows, since each column block packs all its rows of A again and
         // each row split packs its panels of B again; columns first (B, often a transposed weight, costs more to
-        // pack). How the units fall never changes a result, so this may follow the thread count (1 inside a shard,
+        // pack). How the units fall never changes a result, so this may follow the thread count (1 inside a replica,
         // where the op runs whole on one thread).
         int threads = alone(worker) ? 1 : pool.size();
         int panels = (n + kernels.panelWidth() - 1) / kernels.panelWidth();
@@ -347,44 +375,7 @@ public final class CpuDevice extends ReferenceDevice {
     }
 
     /**
-     * {@code C (M, N) = alpha A (M, K) B (K, N) + beta C} for a narrow B and a long k (a small layer's forward pass
-     * against its transposed weights, {@link #prefersTransposedWeights}): on the calling thread, B packed once two
-     * vectors wide (a copy of its rows, cheap, unlike packing the transpose of W), A's rows read in place, tiles of
-     * eight rows. Sixteen accumulators per tile and no lane sums: the seed net's first layer at 128 rows took about
-     * 40 instead of the dot tiles' 65 µs.
-     */
-    private void rowsGemm(int worker, float alpha, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                          float beta, float[] c, int cOff, int m, int n, int k) {
-        int nr = kernels.narrowWidth(), mr = Kernels.ROWS_TILE;
-        float[] pack = packed[worker];
-        // each row of B copied nr wide: the floats past its n columns (the next row's) land in columns that are
-        // computed and never stored, so they need no zeroing; only rows near the array's end are copied n wide
-        int p = 0, room = b.length - bOff - nr; // rows p with p * ldb <= room can be read nr wide
-        for (int end = room < 0 ? 0 : Math.min(k, room / ldb + 1); p < end; p++) {
-            kernels.copy(b, bOff + p * ldb, pack, p * nr, nr);
-        }
-        for (; p < k; p++) {
-            kernels.copy(b, bOff + p * ldb, pack, p * nr, n);
-        }
-        for (int i0 = 0; i0 < m; i0 += mr) {
-            kernels.rowsTile(a, aOff + i0 * lda, lda, Math.min(mr, m - i0), pack, 0, k,
-                    c, cOff + i0 * n, n, n, alpha, beta, tileScratch[worker]);
-        }
-    }
-
-    /** Whether {@link #rowsGemm} multiplies by a B of n columns and k rows: narrow, long, and fits a pack buffer. */
-    private boolean rowsGemmTakes(int n, int k) {
-        return n <= kernels.narrowWidth() && k > KC && (long) k * kernels.narrowWidth() <= packed[0].length;
-    }
-
-    /** Where {@link #rowsGemm} takes the copy (with vectors: the scalar loops gain nothing from it). */
-    @Override
-    public boolean prefersTransposedWeights(int outputs, int inputs) {
-        return kernels.bits() > 0 && rowsGemmTakes(outputs, inputs);
-    }
-
-    /**
-     * {@code c (1, N) = alpha a (1, K) B (K, N) + beta c} for a short k (summing a training step's shard gradient
+     * {@code c (1, N) = alpha a (1, K) B (K, N) + beta c} for a short k (summing a training step's replica gradient
      * copies, weighted): each unit streams {@link #ELEMENT_CHUNK} columns of B's k rows once.
      */
     private final class RowJob implements WorkerPool.Job {
@@ -696,7 +687,7 @@ public final class CpuDevice extends ReferenceDevice {
         j.rows = rows;
         j.pixels = pixels;
         j.n = n;
-        // In a step shard, touch only the shard's own rows: the rows after them are the next shard's, most likely
+        // In a step replica, touch only the replica's own rows: the rows after them are the next replica's, most likely
         // run by another core, which would then fetch them from this core's cache (slow between these vCPUs).
         j.ownRows = alone(worker);
         j.touchEnd = j.ownRows ? j.orderOff + rows : off(order) + n;
@@ -718,7 +709,7 @@ public final class CpuDevice extends ReferenceDevice {
         int[] labels, order, y;
         float[] x;
         int imagesOff, labelsOff, orderOff, xOff, yOff, rows, pixels, n, touchEnd;
-        /** A shard's gather: touches stay inside its rows, so the first unit touches the first rows itself. */
+        /** A replica's gather: touches stay inside its rows, so the first unit touches the first rows itself. */
         boolean ownRows;
         /** Folds the touched bytes, so that the JIT cannot drop the loads; never read for anything else. */
         int touched;
@@ -733,7 +724,7 @@ public final class CpuDevice extends ReferenceDevice {
                 }
             }
             // all touches first: more misses in flight at once. The bound is computed, not tested in the loop: the JIT
-            // hoists such a test on the strength of its profile and recompiles when a shard's last unit fails it
+            // hoists such a test on the strength of its profile and recompiles when a replica's last unit fails it
             int ahead = orderOff + GATHER_AHEAD;
             for (int at = ahead + r0, end = Math.min(ahead + r1, touchEnd); at < end; at++) {
                 fold += touch(at);
@@ -844,8 +835,8 @@ public final class CpuDevice extends ReferenceDevice {
     // ---- splitting work ----
 
     /**
-     * Runs {@code units} units of {@code job} issued on thread {@code worker}: all on that thread inside a shard
-     * (the other threads run shards of their own) or when {@code work} is below {@code parallelMin}, else over the
+     * Runs {@code units} units of {@code job} issued on thread {@code worker}: all on that thread inside a replica
+     * (the other threads run replicas of their own) or when {@code work} is below {@code parallelMin}, else over the
      * pool.
      */
     private void dispatch(int worker, WorkerPool.Job job, int units, long work, long parallelMin) {
@@ -860,57 +851,58 @@ public final class CpuDevice extends ReferenceDevice {
 
     /**
      * Whether an op issued on thread {@code worker} must run whole on it: on a pool worker, or on the caller while
-     * it runs shards (the other threads run shards of their own).
+     * it runs replicas (the other threads run replicas of their own).
      */
     private boolean alone(int worker) {
-        return worker != 0 || callerInShard;
+        return worker != 0 || callerInReplica;
     }
 
-    // ---- step shards ----
+    // ---- replicas ----
 
     /**
-     * Up to {@value #MAX_SHARDS} shards of at least {@value #SHARD_MIN_ROWS} rows for networks of up to
-     * {@link #SHARD_MAX_PARAMETERS} parameters, else 1. Small networks leave each op too little work to split
-     * (the seed net's ops take microseconds, and every hand-off costs one); whole shards split well and keep a
-     * shard's rows in its core's cache from the gather to the weight gradient. Independent of the thread count.
+     * Up to {@value #MAX_REPLICAS} replicas of at least {@value #REPLICA_MIN_ROWS} rows for networks of up to
+     * {@link #REPLICA_MAX_PARAMETERS} parameters, else 1. Small networks leave each op too little work to split
+     * (the seed net's ops take microseconds, and every hand-off costs one); whole replicas split well and keep a
+     * replica's rows in its core's cache from the gather to the weight gradient. Independent of the thread count.
      */
     @Override
-    public int preferredShards(int rows, long parameters) {
-        if (parameters > SHARD_MAX_PARAMETERS) {
+    public int localReplicas(int rows, long parameters) {
+        if (parameters > REPLICA_MAX_PARAMETERS) {
             return 1;
         }
-        return Math.clamp(rows / SHARD_MIN_ROWS, 1, maxShards);
+        return Math.clamp(rows / REPLICA_MIN_ROWS, 1, maxReplicas);
     }
 
-    /** A lane per thread of the pool. */
+    /**
+     * Runs the replicas over the pool; every op a replica issues runs whole on the thread that claimed it. A single
+     * replica runs on the caller like any sequence of ops, each split over the pool.
+     */
     @Override
-    public int shardLanes() {
-        return pool.size();
-    }
-
-    /** Runs the shards over the pool; every op a shard issues runs whole on the thread that claimed the shard. */
-    @Override
-    public void forEachShard(int shards, ShardBody body) {
+    public void forEachReplica(int replicas, IntConsumer body) {
         if (alone(pool.currentWorker())) {
-            throw new IllegalStateException("forEachShard inside a shard");
+            throw new IllegalStateException("forEachReplica inside a replica");
         }
-        ShardJob j = shardJob;
+        if (replicas == 1) {
+            body.accept(0);
+            return;
+        }
+        ReplicaJob j = replicaJob;
         j.body = body;
-        callerInShard = true;
+        callerInReplica = true;
         try {
-            pool.run(j, shards);
+            pool.run(j, replicas);
         } finally {
-            callerInShard = false;
+            callerInReplica = false;
             j.body = null;
         }
     }
 
-    private static final class ShardJob implements WorkerPool.Job {
-        ShardBody body;
+    private static final class ReplicaJob implements WorkerPool.Job {
+        IntConsumer body;
 
         @Override
         public void run(int unit, int worker) {
-            body.run(unit, worker);
+            body.accept(unit);
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.kiln.engine.device;
 
+import java.util.function.IntConsumer;
+
 /**
  * The handful of operations a dense network needs, on one piece of hardware.
  *
@@ -11,6 +13,13 @@ package dev.kiln.engine.device;
  * <p>Dimension glossary: B batch rows, I layer inputs, O layer outputs, C classes, N dataset samples,
  * P pixels per sample, Q parameters. Tensors are row-major; a weight is (O, I) as in PyTorch's {@code nn.Linear},
  * so a layer computes {@code z = x W^T + b}.
+ *
+ * <p>Permitted deviations from the reference, each bounded by the tolerance {@link DeviceCheck} checks it with:
+ * sums (GEMM, column sums, the loss sum) may add in another order or with fused multiply-adds
+ * ({@link DeviceCheck#sum}); exp, log, sqrt and pow may differ by a few ulps ({@link DeviceCheck#TRANSCENDENTAL}),
+ * and a single rounding may differ ({@link DeviceCheck#ELEMENTWISE}); {@link #adam} may flush subnormal moments.
+ * Everything else (copies, gathers, ReLU, argmax, counts, integer ops) is exact. Results never depend on the thread
+ * count.
  *
  * <p>Scalars that a replayed step must read at run time (the optimizer's step count, the learning rate, the
  * batch cursor, the loss and accuracy sums) live in tiny device tensors, so a GPU can capture the step once as
@@ -111,6 +120,11 @@ public interface Device extends AutoCloseable {
      *   p -= lr * mHat / (sqrt(vHat) + eps)
      * </pre>
      * {@code lr} is F32 (1, 1), {@code step} I32 (1, 1).
+     *
+     * <p>Permitted deviation: a device may flush moments below {@link Float#MIN_NORMAL} to zero and leave out of v
+     * the square of a gradient below 2^-56 (it would add under 1e-37). The CPU device does both, to avoid
+     * subnormal arithmetic (a microcode assist per operation on x86, which Java cannot switch off); the reference
+     * and CUDA do not. Either way the parameters stay within {@link DeviceCheck#TRANSCENDENTAL} of the reference.
      */
     void adam(Tensor params, Tensor grads, Tensor m, Tensor v, Tensor step, Tensor lr,
               float beta1, float beta2, float eps, float weightDecay, boolean decoupled);
@@ -123,58 +137,25 @@ public interface Device extends AutoCloseable {
     Runnable replayable(Runnable body);
 
     /**
-     * How many shards a training step of {@code rows} rows over a network of {@code parameters} parameters is best
-     * cut into (see {@link #forEachShard}); 1 means not at all. It must depend on its arguments only, never on the
-     * thread count, so that results do not either. The default is 1: a GPU runs a whole batch per kernel.
+     * How many replicas a data-parallel pass over {@code rows} rows of a network of {@code parameters} parameters runs
+     * as on this device ({@link #forEachReplica}); 1 means the whole batch at once. It must depend on its arguments
+     * only, never on the thread count, so that results do not either. The default is 1: a GPU runs a whole batch per
+     * kernel.
      */
-    default int preferredShards(int rows, long parameters) {
+    default int localReplicas(int rows, long parameters) {
         return 1;
     }
 
     /**
-     * Whether a sharded training step should multiply each shard's batch by an {@code (inputs, outputs)} copy of a
-     * layer's weights, transposed once per step, instead of by the {@code (outputs, inputs)} weights themselves
-     * ({@code x W^T}): a device says yes for shapes where its {@code x B} is much faster than its {@code x W^T} and
-     * many shards would otherwise rearrange W each. The copy is exact, so results are the same either way up to the
-     * GEMM's own rounding. The default is false.
+     * Runs {@code body} for each replica r in {@code [0, replicas)}: the data-parallel part of a step, each replica on
+     * its own rows of the batch into its own tensors (activations, gradient buffer, stats). Replicas may all read
+     * tensors that none of them writes (the parameters); none writes a tensor another one touches. So a device may
+     * run replicas at the same time, each one's ops in order. Inside a replayable body this is part of the step. The
+     * default runs them one after the other.
      */
-    default boolean prefersTransposedWeights(int outputs, int inputs) {
-        return false;
-    }
-
-    /**
-     * {@code out (C, R) = a (R, C)^T}, exactly. Required of a device whose {@link #prefersTransposedWeights} can say
-     * yes: the weight copies it asks for are made with it once per step. The default throws.
-     */
-    default void transpose(Tensor a, Tensor out) {
-        throw new UnsupportedOperationException(name() + " has no transpose operation");
-    }
-
-    /** One shard's work in {@link #forEachShard}: shard {@code shard}, run on lane {@code lane}. */
-    @FunctionalInterface
-    interface ShardBody {
-        void run(int shard, int lane);
-    }
-
-    /**
-     * How many shards {@link #forEachShard} may run at the same time: its lanes, numbered from 0. Shards on one lane
-     * run one after the other, so they can share scratch tensors (on the CPU a lane is a thread, and a batch's rows
-     * written again and again into one lane's buffer stay in that core's cache). Results must not depend on it.
-     * The default is 1.
-     */
-    default int shardLanes() {
-        return 1;
-    }
-
-    /**
-     * Runs {@code body} for each shard {@code s} in {@code [0, shards)}, each on one of the {@link #shardLanes}. The
-     * shards must write disjoint tensors (each its own rows, gradient copy and stats) apart from their lane's
-     * scratch, so a device may run shards of different lanes at the same time, each shard's ops in order; the default
-     * runs them one after the other, on lane 0. Inside a replayable body this is part of the step.
-     */
-    default void forEachShard(int shards, ShardBody body) {
-        for (int s = 0; s < shards; s++) {
-            body.run(s, 0);
+    default void forEachReplica(int replicas, IntConsumer body) {
+        for (int r = 0; r < replicas; r++) {
+            body.accept(r);
         }
     }
 

@@ -60,11 +60,27 @@ public final class DeviceCheck {
         }
     }
 
+    // (m, n, k): C (m, n) = op(A) (m, k) op(B) (k, n). Forward, weight-gradient and input-gradient shapes of
+    // 784-25-10 nets, with batches 1, 7, 63, 65, 1000; then a slice of the wide net (784-1024-1024-10): many column
+    // panels, a sum longer than one cache block (k = 260), a ragged last row and column block.
+    private static final int[][] GEMM_SHAPES = {
+            {1, 1, 1}, {7, 10, 25}, {63, 25, 784}, {25, 784, 65}, {65, 784, 25}, {1000, 10, 25}, {10, 25, 1000}, {1, 25, 784},
+            {37, 1030, 260},
+    };
+
+    /** The (m, n, k) shapes every GEMM is checked at, each with op(A) and op(B) transposed or not. */
+    public static int[][] gemmShapes() {
+        int[][] copy = new int[GEMM_SHAPES.length][];
+        for (int i = 0; i < copy.length; i++) {
+            copy[i] = GEMM_SHAPES[i].clone();
+        }
+        return copy;
+    }
+
     /** Runs every operation on the candidate with inputs drawn from {@code seed}; one result per op and shape. */
     public static List<Result> run(Device candidate, long seed) {
         Run run = new Run(candidate, new ReferenceDevice(), seed);
         run.gemms();
-        run.transposes();
         run.elementwise();
         run.losses();
         run.gather();
@@ -181,34 +197,8 @@ public final class DeviceCheck {
             op.accept(ref, a.ref);
         }
 
-        // (m, n, k): C (m, n) = op(A) (m, k) op(B) (k, n). Forward, weight-gradient and input-gradient shapes of
-        // 784-25-10 nets, with batches 1, 7, 63, 65, 1000; then a slice of the wide net (784-1024-1024-10): many
-        // column panels, a sum longer than one cache block (k = 260), a ragged last row and column block.
-        static final int[][] GEMM_SHAPES = {
-                {1, 1, 1}, {7, 10, 25}, {63, 25, 784}, {25, 784, 65}, {65, 784, 25}, {1000, 10, 25}, {10, 25, 1000}, {1, 25, 784},
-                {37, 1030, 260},
-        };
-
-        /**
-         * Weight shapes (O, I) of which a device may ask for transposed copies: the seed net's first layer, a short
-         * one, a long ragged one; each checked where the device asks ({@link Device#prefersTransposedWeights}).
-         */
-        static final int[][] TRANSPOSE_SHAPES = {{25, 784}, {24, 150}, {10, 1000}, {1, 200}, {32, 129}};
-
-        void transposes() {
-            for (int[] s : TRANSPOSE_SHAPES) {
-                int o = s[0], i = s[1];
-                if (dev.prefersTransposedWeights(o, i)) {
-                    Twin w = floats(o, i, -1, 1), t = poisoned(i, o);
-                    dev.transpose(w.got, t.got);
-                    ref.transpose(w.ref, t.ref);
-                    compare("transpose", o + "x" + i, t, EXACT);
-                }
-            }
-        }
-
         void gemms() {
-            for (int[] s : GEMM_SHAPES) {
+            for (int[] s : GEMM_SHAPES) { // each with op(A) and op(B) transposed or not
                 int m = s[0], n = s[1], k = s[2];
                 for (int variant = 0; variant < 4; variant++) {
                     boolean ta = (variant & 1) != 0, tb = (variant & 2) != 0;
@@ -224,7 +214,7 @@ public final class DeviceCheck {
             alphaBeta("gemm alpha,beta", false, false, 7, 10, 25, 0.5f, 1f);
             // the same over a long sum (k = 300), which blocked GEMMs accumulate into C in several passes
             alphaBeta("gemm TT alpha,beta", true, true, 23, 41, 300, -0.75f, 0.5f);
-            // and for a few columns over a long sum (a forward pass against transposed weights)
+            // and for a few columns over a long sum
             alphaBeta("gemm NN alpha,beta", false, false, 9, 17, 300, -0.75f, 0.5f);
         }
 

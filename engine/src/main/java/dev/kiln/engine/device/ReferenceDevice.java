@@ -166,19 +166,6 @@ public class ReferenceDevice implements Device {
     }
 
     @Override
-    public void transpose(Tensor a, Tensor out) {
-        int rows = a.rows(), cols = a.cols();
-        requireShape("transpose", "out", out, cols, rows);
-        float[] av = f32(a), ov = f32(out);
-        int ao = off(a), oo = off(out);
-        for (int j = 0; j < cols; j++) {
-            for (int i = 0; i < rows; i++) {
-                ov[oo + j * rows + i] = av[ao + i * cols + j];
-            }
-        }
-    }
-
-    @Override
     public void columnSums(Tensor x, Tensor out) {
         int rows = x.rows(), cols = x.cols();
         requireShape("columnSums", "out", out, 1, cols);

@@ -168,13 +168,6 @@ public final class ValidatingDevice implements Device {
     }
 
     @Override
-    public void transpose(Tensor a, Tensor out) {
-        candidate.transpose(cand(a), cand(out));
-        reference.transpose(ref(a), ref(out));
-        check("transpose", () -> "a " + dims(a) + ", out " + dims(out), new Output("out", out, DeviceCheck.EXACT));
-    }
-
-    @Override
     public void columnSums(Tensor x, Tensor out) {
         candidate.columnSums(cand(x), cand(out));
         reference.columnSums(ref(x), ref(out));
@@ -246,14 +239,8 @@ public final class ValidatingDevice implements Device {
     /** The body itself, run eagerly through this device: a captured graph would hide its ops from the check. */
     /** The candidate's, so that a validated run cuts its steps as the candidate alone would. */
     @Override
-    public int preferredShards(int rows, long parameters) {
-        return candidate.preferredShards(rows, parameters);
-    }
-
-    /** The candidate's, so that a validated run multiplies as the candidate alone would. */
-    @Override
-    public boolean prefersTransposedWeights(int outputs, int inputs) {
-        return candidate.prefersTransposedWeights(outputs, inputs);
+    public int localReplicas(int rows, long parameters) {
+        return candidate.localReplicas(rows, parameters);
     }
 
     @Override

@@ -3,22 +3,23 @@ package dev.kiln.engine.eval;
 import dev.kiln.data.Dataset;
 import dev.kiln.data.KilnException;
 import dev.kiln.engine.DeviceDataset;
-import dev.kiln.engine.Shards;
+import dev.kiln.engine.Replicas;
 import dev.kiln.engine.device.DType;
 import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.Tensor;
 import dev.kiln.engine.model.Mlp;
-import dev.kiln.engine.model.TransposedWeights;
+
+import java.util.Arrays;
 
 /**
  * Forward passes only: scores a dataset in batches (gathered on the device in the identity order) or turns raw
  * inputs into class probabilities. Its buffers are allocated once for batches of up to {@code batchRows}.
  * It never changes the network.
  *
- * <p>Where the device cuts a batch into shards ({@link Device#preferredShards}; the CPU does for small networks),
- * scoring does too, the way a training step runs its forward pass: each shard gathers and scores its own rows into
- * its own loss and count, against the transposed weight copies the device prefers. Scoring then runs on every core
- * and through the same code as training, so the JIT's code for training is not recompiled after each evaluation.
+ * <p>A batch is scored the way a training step runs its forward pass: as the device's replicas
+ * ({@link Device#localReplicas}), each gathering and scoring its own rows into its own loss and count. Scoring then
+ * runs on every core and through the same code as training, so the JIT's code for training is not recompiled after
+ * each evaluation.
  */
 public final class Evaluator {
     private final Mlp model;
@@ -30,11 +31,9 @@ public final class Evaluator {
     private final Tensor[] acts;   // (R, O_l); the last is the logits (R, C)
     private final Tensor dlogits;  // F32 (R, C): required by the loss op, unused here
     private final Tensor preds;    // I32 (R, 1)
-    private final Tensor stats;    // F32 (S, 2): per shard loss sum and correct count
-    private final Tensor cursors;  // I32 (S, 1): per shard position of its first row in the identity order
-    private final int shards;      // S for a batch of R rows: 1 where the device does not shard
-    private final int[] cursorValues;  // (S) host side of cursors
-    private final TransposedWeights transposed; // where the device prefers them in shards
+    private final Tensor stats;    // F32 (S, 2): per replica loss sum and correct count
+    private final Tensor cursors;  // I32 (S, 1): per replica position of its first row in the identity order
+    private final int replicas;    // S for a batch of R rows
 
     /** A loss and an accuracy, without per-sample detail. */
     public record Summary(double loss, double accuracy) {
@@ -53,11 +52,9 @@ public final class Evaluator {
         acts = model.allocateActivations(batchRows);
         dlogits = device.allocate(DType.F32, batchRows, classes);
         preds = device.allocate(DType.I32, batchRows, 1);
-        shards = device.preferredShards(batchRows, model.spec().parameterCount());
-        stats = device.allocate(DType.F32, shards, 2);
-        cursors = device.allocate(DType.I32, shards, 1);
-        cursorValues = new int[shards];
-        transposed = new TransposedWeights(model, shards > 1);
+        replicas = device.localReplicas(batchRows, model.spec().parameterCount());
+        stats = device.allocate(DType.F32, replicas, 2);
+        cursors = device.allocate(DType.I32, replicas, 1);
     }
 
     /** Uploads {@code data} and evaluates it in full. */
@@ -100,58 +97,36 @@ public final class Evaluator {
     }
 
     private float[] run(DeviceDataset data, BatchSink sink) {
-        int n = data.size();
+        int n = data.size(), last = acts.length - 1;
         data.useIdentityOrder();
         device.fill(stats, 0);
-        transposed.refresh();
-        Tensor cursor = cursors.rows(0, 1);
-        device.fill(cursor, 0);
-        int last = acts.length - 1;
+        int[] placed = null; // the split the cursors were last placed for; they move on by a batch on the device
         for (int start = 0; start < n; start += batchRows) {
             int rows = Math.min(batchRows, n - start);
-            Tensor[] as = Mlp.firstRows(acts, rows);
-            if (shards == 1) {
-                Tensor xs = x.firstRows(rows), ys = y.firstRows(rows);
+            int[] first = Replicas.starts(rows, Math.min(replicas, device.localReplicas(rows, model.spec().parameterCount())));
+            if (!Arrays.equals(first, placed)) { // the first batch, or a shorter last one cut differently
+                int[] at = new int[replicas];
+                for (int i = 0; i + 1 < first.length; i++) {
+                    at[i] = start + first[i];
+                }
+                device.upload(at, cursors);
+                placed = first;
+            }
+            device.forEachReplica(first.length - 1, i -> {
+                int r0 = first[i], r = first[i + 1] - r0;
+                Tensor xs = x.rows(r0, r), ys = y.rows(r0, r), st = stats.rows(i, 1), cursor = cursors.rows(i, 1);
+                Tensor[] as = Replicas.rows(acts, r0, r);                                   // (r, O_l)
                 device.gatherBatch(data.images(), data.labels(), data.order(), cursor, xs, ys);
-                device.addInt(cursor, rows); // the cursor advances on the device, as in training
+                device.addInt(cursor, rows);
                 model.forward(xs, as);
-                device.softmaxCrossEntropy(as[last], ys, dlogits.firstRows(rows), stats);
-                device.countCorrect(as[last], ys, stats);
-            } else {
-                scoreInShards(data, start, rows);
-            }
+                device.softmaxCrossEntropy(as[last], ys, dlogits.rows(r0, r), st);
+                device.countCorrect(as[last], ys, st);
+            });
             if (sink != null) {
-                sink.accept(start, rows, as[last], preds.firstRows(rows));
+                sink.accept(start, rows, acts[last].firstRows(rows), preds.firstRows(rows));
             }
         }
-        return Shards.sumStats(device, stats);
-    }
-
-    /** Rows {@code [start, start + rows)} of the order cut into near-equal shards, each scored into its stats slot. */
-    private void scoreInShards(DeviceDataset data, int start, int rows) {
-        int count = Math.min(shards, device.preferredShards(rows, model.spec().parameterCount()));
-        int[] first = Shards.starts(rows, count);
-        for (int i = 0; i < count; i++) {
-            cursorValues[i] = start + first[i];
-        }
-        device.upload(cursorValues, cursors);
-        int last = acts.length - 1;
-        // as in training, the shards of a lane take turns in one block of x, which stays in its core's cache
-        int laneRows = Shards.longest(rows, count);
-        boolean byLane = device.shardLanes() < count && (long) device.shardLanes() * laneRows <= x.rows();
-        device.forEachShard(count, (i, lane) -> {
-            int r0 = first[i], r = first[i + 1] - r0;
-            Tensor xs = x.rows(byLane ? lane * laneRows : r0, r);                    // (r, P)
-            Tensor ys = y.rows(r0, r), st = stats.rows(i, 1);                        // (r, 1), (1, 2)
-            Tensor[] as = new Tensor[acts.length];
-            for (int l = 0; l < as.length; l++) {
-                as[l] = acts[l].rows(r0, r);                                        // (r, O_l)
-            }
-            device.gatherBatch(data.images(), data.labels(), data.order(), cursors.rows(i, 1), xs, ys);
-            model.forward(xs, as, transposed.copies());
-            device.softmaxCrossEntropy(as[last], ys, dlogits.rows(r0, r), st);
-            device.countCorrect(as[last], ys, st);
-        });
+        return Replicas.sumStats(device, stats);
     }
 
     /**

@@ -178,24 +178,11 @@ public final class Mlp {
      * @param activations from {@link #allocateActivations}, all with B rows; the last receives the logits (B, C)
      */
     public void forward(Tensor x, Tensor[] activations) {
-        forward(x, activations, null);
-    }
-
-    /**
-     * {@link #forward(Tensor, Tensor[])}, multiplying layer l by {@code transposed[l]} where that is not null: an
-     * {@code (I, O)} copy of {@link #weight}(l) transposed, current (see {@link TransposedWeights}). The same
-     * products, through the device's {@code x B} instead of its {@code x W^T}.
-     */
-    public void forward(Tensor x, Tensor[] activations, Tensor[] transposed) {
         Tensor in = x;
         int last = spec.layerCount() - 1;
         for (int l = 0; l <= last; l++) {
             Tensor z = activations[l];                               // (B, O)
-            if (transposed != null && transposed[l] != null) {
-                device.gemm(false, false, 1f, in, transposed[l], 0f, z); // (B, I) x (I, O)
-            } else {
-                device.gemm(false, true, 1f, in, w[l], 0f, z);           // (B, I) x (O, I)^T
-            }
+            device.gemm(false, true, 1f, in, w[l], 0f, z);          // (B, I) x (O, I)^T
             device.biasActivation(z, b[l], l < last);
             in = z;
         }

@@ -2,7 +2,7 @@ package dev.kiln.engine.model;
 
 import dev.kiln.data.Dataset;
 import dev.kiln.engine.DeviceDataset;
-import dev.kiln.engine.ShardedReference;
+import dev.kiln.engine.ReplicatedReference;
 import dev.kiln.engine.TestData;
 import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.ReferenceDevice;
@@ -171,10 +171,10 @@ class GradientCheckTest {
         deviceGradientsMatchTheDoubleImplementation(new ReferenceDevice());
     }
 
-    /** Full batch in shards of 2 + 2 rows, the partial batch in 1 + 2: each shard's rows, cursor and share. */
+    /** Full batch as replicas of 2 + 2 rows, the partial batch in 1 + 2: each replica's rows, cursor and share. */
     @Test
-    void shardedStepGradientsMatchTheDoubleImplementationIncludingThePartialBatch() {
-        deviceGradientsMatchTheDoubleImplementation(new ShardedReference(2));
+    void replicatedStepGradientsMatchTheDoubleImplementationIncludingThePartialBatch() {
+        deviceGradientsMatchTheDoubleImplementation(new ReplicatedReference(2));
     }
 
     private static void deviceGradientsMatchTheDoubleImplementation(Device device) {

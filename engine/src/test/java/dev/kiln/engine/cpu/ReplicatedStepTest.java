@@ -24,15 +24,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The CPU device's sharded training step and evaluation: the same numbers for any thread count, close to the
- * unsharded reference.
- * The first layer (150 inputs, 24 outputs) is one the CPU device multiplies by a transposed weight copy.
+ * The CPU device's replicated training step and evaluation: the same numbers for any thread count, close to the
+ * unreplicated reference.
  */
-class ShardedStepTest {
+class ReplicatedStepTest {
     private static final LayerSpec SPEC = new LayerSpec(150, 24, 16, 10);
-    /** Two full batches of 256 (4 shards of 64 on the CPU device) and a partial batch of 200 (3 shards). */
+    /** Two full batches of 256 (4 replicas of 64 on the CPU device) and a partial batch of 200 (3 replicas). */
     private static final int BATCH = 256, N = 2 * BATCH + 200;
-    private static final Dataset DATA = TestData.separable("shards", N, 150, 10, 5);
+    private static final Dataset DATA = TestData.separable("replicas", N, 150, 10, 5);
 
     /** One epoch in a shuffled order, then a second: {parameters, then loss sum and correct count per epoch}. */
     private static float[][] twoEpochs(Device device) {
@@ -59,19 +58,17 @@ class ShardedStepTest {
     }
 
     @Test
-    void theCpuDeviceCutsTheseStepsIntoShards() {
+    void theCpuDeviceRunsTheseStepsAsReplicas() {
         try (CpuDevice cpu = new CpuDevice(CpuDevice.widestVectorBits(), 2)) {
-            assertEquals(4, cpu.preferredShards(BATCH, SPEC.parameterCount()));
-            assertEquals(3, cpu.preferredShards(200, SPEC.parameterCount()));
-            assertEquals(1, cpu.preferredShards(64, SPEC.parameterCount()), "batch 64 stays whole");
-            assertEquals(1, cpu.preferredShards(BATCH, 1_863_690), "the wide net splits each op instead");
-            assertTrue(cpu.prefersTransposedWeights(24, 150), "layer 1 runs against its transposed copy");
-            assertTrue(!cpu.prefersTransposedWeights(16, 24) && !cpu.prefersTransposedWeights(1024, 784));
+            assertEquals(4, cpu.localReplicas(BATCH, SPEC.parameterCount()));
+            assertEquals(3, cpu.localReplicas(200, SPEC.parameterCount()));
+            assertEquals(1, cpu.localReplicas(64, SPEC.parameterCount()), "batch 64 stays whole");
+            assertEquals(1, cpu.localReplicas(BATCH, 1_863_690), "the wide net splits each op instead");
         }
     }
 
     @Test
-    void shardedStepsAreBitIdenticalForOneTwoAndThreeThreadsAndCloseToTheReference() {
+    void replicatedStepsAreBitIdenticalForOneTwoAndThreeThreadsAndCloseToTheReference() {
         float[][] reference = twoEpochs(new ReferenceDevice());
         for (int bits : new int[] {0, CpuDevice.widestVectorBits()}) {
             float[][] one;
@@ -97,7 +94,7 @@ class ShardedStepTest {
     }
 
     /**
-     * Evaluations of DATA in batches of 256 (shards of 4, 4 and 3 on the CPU device) for two sets of parameters,
+     * Evaluations of DATA in batches of 256 (replicas of 4, 4 and 3 on the CPU device) for two sets of parameters,
      * on one Evaluator: {loss, accuracy, predictions} each.
      */
     private static double[][] twoEvaluations(Device device) {
@@ -106,7 +103,7 @@ class ShardedStepTest {
         DeviceDataset data = DeviceDataset.upload(device, DATA);
         double[][] out = new double[4][];
         for (int round = 0; round < 2; round++) {
-            if (round == 1) { // new weights: the transposed copies must follow them
+            if (round == 1) { // new weights, the same Evaluator
                 model.setParameters(Init.HE_NORMAL.initialize(SPEC, 12));
             }
             Evaluator.Summary s = evaluator.summarize(data);
@@ -118,7 +115,7 @@ class ShardedStepTest {
     }
 
     @Test
-    void shardedEvaluationsAreBitIdenticalForOneTwoAndThreeThreadsAndCloseToTheReference() {
+    void replicatedEvaluationsAreBitIdenticalForOneTwoAndThreeThreadsAndCloseToTheReference() {
         double[][] reference = twoEvaluations(new ReferenceDevice());
         try (CpuDevice one = new CpuDevice(CpuDevice.widestVectorBits(), 1)) {
             double[][] first = twoEvaluations(one);
@@ -147,7 +144,7 @@ class ShardedStepTest {
     }
 
     @Test
-    void aShardedStepAllocatesNothingOnAnyThread() {
+    void aReplicatedStepAllocatesNothingOnAnyThread() {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (CpuDevice cpu = new CpuDevice(CpuDevice.widestVectorBits(), 3)) {
             Mlp model = Mlp.initialized(cpu, SPEC, Init.PYTORCH_DEFAULT, 11);
@@ -168,16 +165,16 @@ class ShardedStepTest {
                 mine = threads.getCurrentThreadAllocatedBytes() - mine;
                 best = Math.min(best, mine + Arrays.stream(threads.getThreadAllocatedBytes(workers)).sum() - before);
             }
-            assertTrue(best < 20 * 16, "a compiled sharded step still allocates: " + best + " bytes over 20 steps");
+            assertTrue(best < 20 * 16, "a compiled replicated step still allocates: " + best + " bytes over 20 steps");
         }
     }
 
     @Test
-    void shardsCannotNest() {
+    void replicasCannotNest() {
         try (CpuDevice cpu = new CpuDevice(CpuDevice.widestVectorBits(), 2)) {
-            var e = assertThrows(IllegalStateException.class, () -> cpu.forEachShard(2, (s, lane) -> cpu.forEachShard(2, (t, inner) -> {
-            })));
-            assertTrue(e.getMessage().contains("inside a shard"), e.getMessage());
+            var e = assertThrows(IllegalStateException.class,
+                    () -> cpu.forEachReplica(2, r -> cpu.forEachReplica(2, inner -> { })));
+            assertTrue(e.getMessage().contains("inside a replica"), e.getMessage());
         }
     }
 }
