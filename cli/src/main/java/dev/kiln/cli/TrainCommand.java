@@ -5,6 +5,7 @@ import dev.kiln.data.KilnException;
 import dev.kiln.engine.checkpoint.Checkpoint;
 import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.Devices;
+import dev.kiln.engine.dist.Ranks;
 import dev.kiln.engine.eval.Evaluation;
 import dev.kiln.engine.eval.Evaluator;
 import dev.kiln.engine.json.Json;
@@ -90,13 +91,21 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--report", paramLabel = "DIR", description = "Write an HTML report of the run to DIR/report.html.")
     Path report;
 
+    /** Under {@code mpirun} or {@code srun}, this process is one rank of a data-parallel run; only rank 0 speaks. */
+    private Ranks ranks;
+
     @Override
     public Integer call() throws Exception {
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        ranks = Ranks.join();
+        return RankedRun.run(ranks, spec.commandLine().getErr(), this::train);
+    }
+
+    private int train() throws Exception {
+        PrintWriter out = RankedRun.quietUnlessRoot(ranks, spec.commandLine().getOut());
+        PrintWriter err = RankedRun.quietUnlessRoot(ranks, spec.commandLine().getErr());
         long started = System.nanoTime();
         validate();
-        Checkpoint.Loaded loaded = resume == null ? null : Checkpoint.load(resume);
+        Checkpoint.Loaded loaded = resume == null ? null : RankedRun.load(ranks, resume);
         TrainingState resumed = loaded == null ? null : loaded.state();
         if (resumed != null) {
             if (resumed.epochsCompleted() >= epochs) {
@@ -112,9 +121,17 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig config = config(resumed);
 
         Dataset.Pair pair = data.load();
+        if (ranks.size() > 1 && device.threads == 0) { // the ranks on a machine share its cores
+            device.threads = Math.max(1, Runtime.getRuntime().availableProcessors() / ranks.localSize());
+        }
         Devices.Selection selection = device.open(err);
         try (Device dev = selection.device()) {
             Trainer trainer = resumed == null ? Trainer.fresh(dev, layerSpec, config) : Trainer.resume(dev, resumed, config);
+            if (ranks.size() > 1) {
+                RankedRun.requireHostDevice(dev);
+                trainer.distribute(ranks);
+                err.println("data-parallel: " + ranks.size() + " ranks, each on its slice of every batch of " + batchSize);
+            }
             if (resumed != null) {
                 err.printf(Locale.ROOT, "resuming %s at epoch %d, step %d%n", resume, resumed.epochsCompleted(), resumed.step());
             }
@@ -123,7 +140,8 @@ final class TrainCommand implements Callable<Integer> {
                     config.optimizer(), batchSize, epochs);
             out.flush();
             // Declared first, closed last: Ctrl-C waits until the messages below are out and the metrics closed.
-            try (StopOnInterrupt stop = new StopOnInterrupt(trainer::requestStop);
+            // over several ranks Ctrl-C ends them all at once (each would stop at a step of its own, and wait for the rest)
+            try (StopOnInterrupt stop = ranks.size() > 1 ? null : new StopOnInterrupt(trainer::requestStop);
                  RunListener listener = new RunListener(trainer, out, err)) {
                 TrainingResult result = trainer.fit(pair.train(), pair.test(), listener);
                 listener.endLine();
@@ -138,7 +156,7 @@ final class TrainCommand implements Callable<Integer> {
                 }
                 EpochMetrics last = result.last();
                 out.printf(Locale.ROOT, "done: test accuracy %.2f%%, saved %s%n", 100 * last.testAccuracy(), checkpoint);
-                if (report != null) {
+                if (report != null && ranks.isRoot()) {
                     Evaluation eval = new Evaluator(trainer.model(), 1000).evaluate(pair.test());
                     Path page = RunReport.write(report, "Training " + layerSpec, layerSpec, config.optimizer(),
                             Map.of("batch size", Integer.toString(batchSize), "epochs", Integer.toString(epochs),
@@ -286,7 +304,7 @@ final class TrainCommand implements Callable<Integer> {
             this.out = out;
             this.err = err;
             try {
-                this.metricsOut = metrics == null ? null : Files.newBufferedWriter(metrics);
+                this.metricsOut = metrics == null || !ranks.isRoot() ? null : Files.newBufferedWriter(metrics);
             } catch (IOException e) {
                 throw new KilnException("cannot write metrics to " + metrics + ": " + e, "check that its folder exists and is writable");
             }
@@ -322,7 +340,9 @@ final class TrainCommand implements Callable<Integer> {
             meta.put("batch_size", Integer.toString(batchSize));
             meta.put("schedule", trainer.config().schedule().toString());
             meta.put("kiln_version", Kiln.version());
-            Checkpoint.save(checkpoint, trainer.exportState(), meta);
+            if (ranks.isRoot()) {
+                Checkpoint.save(checkpoint, trainer.exportState(), meta);
+            }
             savedEpoch = trainer.epochsCompleted();
         }
 

@@ -933,6 +933,18 @@ public final class CpuDevice extends ReferenceDevice {
             body.accept(0);
             return;
         }
+        forEachRankReplica(replicas, shared, body);
+    }
+
+    /**
+     * Runs even a lone replica as a replica: its ops whole on one thread, against transposed weight copies, as each
+     * of several replicas would run (which is not how a lone replica's ops split over the pool run).
+     */
+    @Override
+    public void forEachRankReplica(int replicas, Tensor shared, IntConsumer body) {
+        if (alone(pool.currentWorker())) {
+            throw new IllegalStateException("forEachReplica inside a replica");
+        }
         ReplicaJob j = replicaJob;
         j.body = body;
         transposed.begin(f32(shared), off(shared), off(shared) + (int) shared.size());

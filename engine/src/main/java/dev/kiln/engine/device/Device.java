@@ -160,6 +160,16 @@ public interface Device extends AutoCloseable {
         }
     }
 
+    /**
+     * As {@link #forEachReplica}, for the replicas of one process among several that share a step (ranks of a
+     * data-parallel run): a device whose numbers for a replica depend on whether other replicas run beside it runs
+     * even one replica as it runs several, so that N processes compute what one process does. The default is
+     * {@link #forEachReplica}.
+     */
+    default void forEachRankReplica(int replicas, Tensor shared, IntConsumer body) {
+        forEachReplica(replicas, shared, body);
+    }
+
     /** Waits until every operation issued so far has finished. */
     void synchronize();
 

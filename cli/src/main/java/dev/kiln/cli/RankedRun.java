@@ -1,0 +1,106 @@
+package dev.kiln.cli;
+
+import dev.kiln.data.KilnException;
+import dev.kiln.engine.checkpoint.Checkpoint;
+import dev.kiln.engine.device.Device;
+import dev.kiln.engine.dist.Ranks;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/**
+ * What a command needs to run as one of several ranks ({@code mpirun -np N kiln train}): only rank 0 speaks, a
+ * failure on any rank ends them all with one line naming the rank, and files are read once and broadcast.
+ */
+final class RankedRun {
+    /** How long a rank other than 0 waits before reporting its failure, so that one rank 0 shares is told once. */
+    private static final long QUIET_MILLIS = 2000;
+
+    private RankedRun() {
+    }
+
+    /**
+     * Runs {@code body} on this rank and finalizes MPI after it. When it fails on one of several ranks, prints one
+     * {@code kiln: rank R of N: ...} line on {@code err} and aborts every rank (exit 1): the others would wait
+     * forever for this one in their next collective.
+     */
+    static int run(Ranks ranks, PrintWriter err, Callable<Integer> body) throws Exception {
+        if (ranks.size() == 1) {
+            return body.call();
+        }
+        int code;
+        try {
+            code = body.call();
+        } catch (Throwable e) {
+            if (!ranks.isRoot()) {
+                Thread.sleep(QUIET_MILLIS); // a failure every rank meets (bad flags, divergence): rank 0 reports it
+            }
+            err.println("kiln: " + ranks.describe() + ": " + Kiln.describe(e));
+            if (Kiln.Verbosity.verbose) {
+                e.printStackTrace(err);
+            }
+            err.flush();
+            ranks.abort(1);
+            throw new IllegalStateException("unreachable");
+        }
+        ranks.close();
+        return code;
+    }
+
+    /**
+     * Ranks sum their gradients through the host ({@link dev.kiln.engine.dist.RankReduction}), which a GPU's captured
+     * step cannot do.
+     */
+    static void requireHostDevice(Device device) {
+        if (device.name().startsWith("cuda")) {
+            throw new KilnException("data-parallel training over several ranks runs on the CPU for now; "
+                    + device.name() + " ranks need NCCL, which is not wired into the step yet", "pass --device cpu");
+        }
+    }
+
+    /** {@code out} for rank 0, a writer that drops everything for the others. */
+    static PrintWriter quietUnlessRoot(Ranks ranks, PrintWriter out) {
+        return ranks.isRoot() ? out : new PrintWriter(Writer.nullWriter());
+    }
+
+    /** Rank 0 reads the checkpoint and broadcasts its bytes, so the other ranks need no shared file system. */
+    static Checkpoint.Loaded load(Ranks ranks, Path file) {
+        if (ranks.size() == 1) {
+            return Checkpoint.load(file);
+        }
+        byte[] bytes = null;
+        Checkpoint.Loaded loaded = null;
+        if (ranks.isRoot()) {
+            loaded = Checkpoint.load(file); // its errors, on rank 0, before the others wait
+            try {
+                bytes = Files.readAllBytes(file);
+            } catch (IOException e) {
+                throw new KilnException("cannot read " + file + ": " + e.getMessage());
+            }
+        }
+        bytes = ranks.broadcast(bytes);
+        if (loaded != null) {
+            return loaded;
+        }
+        Path copy = null;
+        try {
+            copy = Files.createTempFile("kiln-resume-rank" + ranks.rank() + "-", ".safetensors");
+            Files.write(copy, bytes);
+            return Checkpoint.load(copy);
+        } catch (IOException e) {
+            throw new KilnException("cannot keep rank 0's copy of " + file + ": " + e.getMessage());
+        } finally {
+            if (copy != null) {
+                try {
+                    Files.deleteIfExists(copy);
+                } catch (IOException ignored) {
+                    // a temporary file
+                }
+            }
+        }
+    }
+}
