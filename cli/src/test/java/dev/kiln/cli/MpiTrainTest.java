@@ -138,6 +138,36 @@ class MpiTrainTest {
         assertTrue(Files.notExists(ckpt));
     }
 
+    /** The README's Java example ({@code TrainParallel}) alone and under two ranks: both learn, rank 0 alone speaks. */
+    @Test
+    void theJavaExampleTrainsUnderMpirun() throws Exception {
+        Path one = dir.resolve("example1.safetensors"), two = dir.resolve("example2.safetensors");
+        Run alone = exec(plus(example(), data.toString(), one.toString()));
+        assertEquals(0, alone.code, alone.output);
+        List<String> cmd = new ArrayList<>(mpirun(2));
+        cmd.addAll(plus(example(), data.toString(), two.toString()));
+        Run ranks = exec(cmd);
+        assertEquals(0, ranks.code, ranks.output);
+        String a = alone.output.lines().filter(l -> l.contains("test accuracy")).findFirst().orElseThrow();
+        List<String> b = ranks.output.lines().filter(l -> l.contains("test accuracy")).toList();
+        assertEquals(1, b.size(), ranks.output);
+        assertTrue(a.startsWith("1 ranks: ") && b.getFirst().startsWith("2 ranks: "), a + " / " + b);
+        // the same run up to the last batch's rounding (26 rows: one replica alone, 13 per rank)
+        assertEquals(accuracy(a), accuracy(b.getFirst()), 0.01);
+        assertTrue(accuracy(a) >= 0.8, a);
+        assertEquals(3, Checkpoint.load(two).state().epochsCompleted());
+    }
+
+    private static double accuracy(String line) {
+        return Double.parseDouble(line.replaceAll(".*test accuracy ([0-9.]+)%.*", "$1")) / 100;
+    }
+
+    private static List<String> example() {
+        List<String> l = new ArrayList<>(java().subList(0, java().size() - 1));
+        l.add(dev.kiln.examples.TrainParallel.class.getName());
+        return l;
+    }
+
     // ---- helpers ----
 
     private record Run(int code, String output) {
@@ -161,7 +191,7 @@ class MpiTrainTest {
         return a;
     }
 
-    private static List<String> plus(List<String> a, String... more) {
+    static List<String> plus(List<String> a, String... more) {
         List<String> l = new ArrayList<>(a);
         l.addAll(List.of(more));
         return l;
@@ -178,7 +208,7 @@ class MpiTrainTest {
     }
 
     /** This JVM, with Kiln's flags and the test classpath, running the CLI. */
-    private static List<String> java() {
+    static List<String> java() {
         return List.of(ProcessHandle.current().info().command().orElse("java"), "--add-modules", "jdk.incubator.vector",
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Kiln.class.getName());
     }
