@@ -27,12 +27,15 @@ final class DeviceMixin {
             description = "Check every operation against the reference CPU device as it runs (slow; for debugging a device).")
     boolean validate;
 
+    /** The GPU to open: 0, or a rank's local rank under mpirun. */
+    int gpuIndex;
+
     /** Opens the device and says on {@code err} which one it took and why. */
     Devices.Selection open(PrintWriter err) {
         if (threads < 0) {
             throw new dev.kiln.data.KilnException("--threads must be 0 (every core) or positive, got " + threads);
         }
-        Devices.Selection s = Devices.open(device, new DeviceOptions(threads, tf32, cudaSync, 0));
+        Devices.Selection s = Devices.open(device, new DeviceOptions(threads, tf32, cudaSync, gpuIndex));
         if (validate) {
             s = new Devices.Selection(new ValidatingDevice(s.device()), s.why());
         }

@@ -52,13 +52,17 @@ final class RankedRun {
     }
 
     /**
-     * Ranks sum their gradients through the host ({@link dev.kiln.engine.dist.RankReduction}), which a GPU's captured
-     * step cannot do.
+     * Fails unless every rank opened the same kind of device: ranks on GPUs reduce with NCCL and ranks on CPUs with
+     * MPI, which cannot meet (e.g. {@code --device auto} with fewer GPUs than ranks on a machine).
      */
-    static void requireHostDevice(Device device) {
-        if (device.name().startsWith("cuda")) {
-            throw new KilnException("data-parallel training over several ranks runs on the CPU for now; "
-                    + device.name() + " ranks need NCCL, which is not wired into the step yet", "pass --device cpu");
+    static void requireSameDeviceKind(Ranks ranks, Device device) {
+        boolean gpu = device.name().startsWith("cuda");
+        double[] gpus = {gpu ? 1 : 0};
+        ranks.sum(gpus);
+        if (gpus[0] != 0 && gpus[0] != ranks.size()) {
+            throw new KilnException((int) gpus[0] + " of the " + ranks.size() + " ranks opened a GPU and the others the CPU ("
+                    + ranks.describe() + ": " + device.name() + ")",
+                    "start one rank per GPU on each machine, or pass --device cpu");
         }
     }
 

@@ -121,14 +121,16 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig config = config(resumed);
 
         Dataset.Pair pair = data.load();
-        if (ranks.size() > 1 && device.threads == 0) { // the ranks on a machine share its cores
-            device.threads = Math.max(1, Runtime.getRuntime().availableProcessors() / ranks.localSize());
+        if (ranks.size() > 1) { // the ranks on a machine share its cores, and take one GPU each
+            device.threads = device.threads > 0 ? device.threads
+                    : Math.max(1, Runtime.getRuntime().availableProcessors() / ranks.localSize());
+            device.gpuIndex = ranks.localRank();
         }
         Devices.Selection selection = device.open(err);
         try (Device dev = selection.device()) {
             Trainer trainer = resumed == null ? Trainer.fresh(dev, layerSpec, config) : Trainer.resume(dev, resumed, config);
             if (ranks.size() > 1) {
-                RankedRun.requireHostDevice(dev);
+                RankedRun.requireSameDeviceKind(ranks, dev);
                 trainer.distribute(ranks);
                 err.println("data-parallel: " + ranks.size() + " ranks, each on its slice of every batch of " + batchSize);
             }

@@ -79,7 +79,7 @@ public final class Model implements AutoCloseable {
     }
 
     /**
-     * Makes {@link #train} one rank's part of a data-parallel run over {@code ranks} (CPU devices): gradients, losses
+     * Makes {@link #train} one rank's part of a data-parallel run over {@code ranks}: gradients, losses
      * and the evaluation are summed over the ranks, so each sees what one process training on the whole batch would.
      * A failure inside {@code train} on any rank then prints one line naming the rank on stderr and aborts every rank,
      * which would otherwise wait for it forever. Returns this model.

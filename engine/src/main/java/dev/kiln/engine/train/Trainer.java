@@ -5,7 +5,6 @@ import dev.kiln.data.KilnException;
 import dev.kiln.data.Shuffle;
 import dev.kiln.engine.DeviceDataset;
 import dev.kiln.engine.device.Device;
-import dev.kiln.engine.dist.RankReduction;
 import dev.kiln.engine.dist.Ranks;
 import dev.kiln.engine.dist.RankedData;
 import dev.kiln.engine.eval.Evaluator;
@@ -103,7 +102,7 @@ public final class Trainer {
     public int epochsCompleted() { return epochsCompleted; }
 
     /**
-     * Makes this trainer one rank of a data-parallel run over {@code ranks} (on a CPU device): every rank must call
+     * Makes this trainer one rank of a data-parallel run over {@code ranks}: every rank must call
      * {@link #fit} with the same data, config and starting state. Returns this trainer.
      */
     public Trainer distribute(Ranks ranks) {
@@ -167,7 +166,7 @@ public final class Trainer {
         Evaluator evaluator = testData == null ? null : new Evaluator(model, Math.min(evalRows, test.size()));
         boolean evaluate = test != null;
         TrainingStep stepper = ranks.size() == 1 ? new TrainingStep(model, optimizer, trainData, config.batchSize())
-                : new TrainingStep(model, optimizer, trainData, config.batchSize(), new RankReduction(ranks),
+                : new TrainingStep(model, optimizer, trainData, config.batchSize(), device.rankReduction(ranks),
                 ranks.rank(), ranks.size());
 
         List<EpochMetrics> done = new ArrayList<>();
