@@ -24,8 +24,7 @@ import jdk.incubator.vector.FloatVector;
  * BLIS, both operands packed, a 5 x 48 register tile broadcasting op(A) against op(B).
  *
  * <p>Small networks' training steps run as replicas, one per core ({@link #forEachReplica}): each replica's ops run
- * whole on the thread that claimed it, with that thread's job objects and scratch (a {@code Lane} per thread), and
- * a narrow first layer multiplies by a transposed copy of its weights made once per step ({@link TransposedCopies}).
+ * whole on the thread that claimed it, with that thread's job objects and scratch (a {@code Lane} per thread).
  *
  * <p>Dimension glossary as in {@link Device}: B batch rows, I layer inputs, O layer outputs, C classes.
  * Not thread-safe: one caller thread at a time, like every device.
@@ -108,7 +107,6 @@ public final class CpuDevice extends ReferenceDevice {
     /** Per thread, indexed by worker: each op's job object, so replicas on several threads can issue ops at once. */
     private final Lane[] lanes;
     private final ReplicaJob replicaJob = new ReplicaJob();
-    private final TransposedCopies transposed = new TransposedCopies();
     private final int maxReplicas = Math.clamp(Integer.getInteger(MAX_REPLICAS_PROPERTY, MAX_REPLICAS), 1, MAX_REPLICAS);
     /** True while the caller runs replicas: its ops then run inline, as the workers' do. Only the caller touches it. */
     private boolean callerInReplica;
@@ -147,8 +145,7 @@ public final class CpuDevice extends ReferenceDevice {
         this.gatherIndex = new int[threads][nr];
         this.tileIndex = new int[threads][Kernels.MR * 16];
         this.biasPattern = new float[threads][Kernels.BIAS_PATTERN];
-        this.tileScratch = new float[threads][Math.max(Math.max(Kernels.MR * nr, Kernels.DOT_A_ROWS * Kernels.DOT_B_ROWS * nr),
-                Kernels.ROWS_TILE * kernels.narrowWidth())];
+        this.tileScratch = new float[threads][Math.max(Kernels.MR * nr, Kernels.DOT_A_ROWS * Kernels.DOT_B_ROWS * nr)];
         this.lanes = new Lane[threads];
         for (int i = 0; i < threads; i++) {
             lanes[i] = new Lane();
@@ -234,8 +231,6 @@ public final class CpuDevice extends ReferenceDevice {
     enum GemmPath {
         /** One row of C, a short k ({@link RowJob}: a replica gradient sum). */
         ROW,
-        /** A narrow B, a long k ({@link #rowsGemm}: a small first layer against its transposed weights). */
-        ROWS,
         /** At most two vectors of columns, one k block, little work ({@link #narrowGemm}: small later layers). */
         NARROW,
         /** {@code A B^T} with a long k and a small B ({@link DotJob}: a small first layer outside replicas). */
@@ -249,9 +244,6 @@ public final class CpuDevice extends ReferenceDevice {
         if (m == 1 && !transB && k <= ROW_MAX_K) {
             return GemmPath.ROW;
         }
-        if (!transA && !transB && rowsGemmTakes(n, k)) {
-            return GemmPath.ROWS;
-        }
         if (n <= kernels.narrowWidth() && k <= KC && (long) m * n * k < GEMM_PARALLEL_MIN) {
             return GemmPath.NARROW;
         }
@@ -261,11 +253,6 @@ public final class CpuDevice extends ReferenceDevice {
         return GemmPath.BLOCKED;
     }
 
-    /**
-     * Inside a replica, {@code x W^T} for a narrow weight W that is part of the replicas' shared parameters runs as
-     * {@link GemmPath#ROWS} against W's transposed copy ({@link TransposedCopies}); everything else as
-     * {@link #gemmPath} says.
-     */
     @Override
     public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
         GemmShape shape = GemmShape.of(transA, transB, a, b, c);
@@ -281,17 +268,8 @@ public final class CpuDevice extends ReferenceDevice {
             }
             return;
         }
-        if (!transA && transB && alone(worker) && kernels.bits() > 0 && rowsGemmTakes(n, k)) {
-            float[] bt = transposed.of(f32(b), off(b), n, k); // (k, n), where b is a shared weight
-            if (bt != null) {
-                rowsGemm(worker, alpha, f32(a), off(a), a.cols(), bt, 0, n, beta, cv, off(c), m, n, k);
-                return;
-            }
-        }
         switch (gemmPath(transA, transB, m, n, k)) {
             case ROW -> rowGemm(worker, transA, alpha, a, b, beta, c, n, k);
-            case ROWS -> rowsGemm(worker, alpha, f32(a), off(a), a.cols(), f32(b), off(b), b.cols(), beta, cv, off(c),
-                    m, n, k);
             case NARROW -> narrowGemm(worker, transA, transB, alpha, f32(a), off(a), a.cols(), f32(b), off(b),
                     b.cols(), beta, cv, off(c), m, n, k);
             case DOT -> dotGemm(worker, alpha, a, b, beta, c, m, n, k);
@@ -388,37 +366,6 @@ public final class CpuDevice extends ReferenceDevice {
             kernels.narrowTile(a, aOff + i0 * rowStride, rowStride, kStride, Math.min(mr, m - i0), pack, 0, k,
                     c, cOff + i0 * n, n, n, alpha, beta, tileScratch[worker]);
         }
-    }
-
-    /**
-     * {@code C (M, N) = alpha A (M, K) B (K, N) + beta C} for a narrow B and a long k (a small layer's forward pass
-     * in a replica, against its transposed weights, {@link TransposedCopies}): on the calling thread, B packed once two
-     * vectors wide (a copy of its rows, cheap, unlike packing the transpose of W), A's rows read in place, tiles of
-     * eight rows. Sixteen accumulators per tile and no lane sums: the seed net's first layer at 128 rows took about
-     * 40 instead of the dot tiles' 65 µs.
-     */
-    private void rowsGemm(int worker, float alpha, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                          float beta, float[] c, int cOff, int m, int n, int k) {
-        int nr = kernels.narrowWidth(), mr = Kernels.ROWS_TILE;
-        float[] pack = packed[worker];
-        // each row of B copied nr wide: the floats past its n columns (the next row's) land in columns that are
-        // computed and never stored, so they need no zeroing; only rows near the array's end are copied n wide
-        int p = 0, room = b.length - bOff - nr; // rows p with p * ldb <= room can be read nr wide
-        for (int end = room < 0 ? 0 : Math.min(k, room / ldb + 1); p < end; p++) {
-            kernels.copy(b, bOff + p * ldb, pack, p * nr, nr);
-        }
-        for (; p < k; p++) {
-            kernels.copy(b, bOff + p * ldb, pack, p * nr, n);
-        }
-        for (int i0 = 0; i0 < m; i0 += mr) {
-            kernels.rowsTile(a, aOff + i0 * lda, lda, Math.min(mr, m - i0), pack, 0, k,
-                    c, cOff + i0 * n, n, n, alpha, beta, tileScratch[worker]);
-        }
-    }
-
-    /** Whether {@link #rowsGemm} multiplies by a B of n columns and k rows: narrow, long, and fits a pack buffer. */
-    private boolean rowsGemmTakes(int n, int k) {
-        return n <= kernels.narrowWidth() && k > KC && (long) k * kernels.narrowWidth() <= packed[0].length;
     }
 
     /**
@@ -933,27 +880,13 @@ public final class CpuDevice extends ReferenceDevice {
             body.accept(0);
             return;
         }
-        forEachRankReplica(replicas, shared, body);
-    }
-
-    /**
-     * Runs even a lone replica as a replica: its ops whole on one thread, against transposed weight copies, as each
-     * of several replicas would run (which is not how a lone replica's ops split over the pool run).
-     */
-    @Override
-    public void forEachRankReplica(int replicas, Tensor shared, IntConsumer body) {
-        if (alone(pool.currentWorker())) {
-            throw new IllegalStateException("forEachReplica inside a replica");
-        }
         ReplicaJob j = replicaJob;
         j.body = body;
-        transposed.begin(f32(shared), off(shared), off(shared) + (int) shared.size());
         callerInReplica = true;
         try {
             pool.run(j, replicas);
         } finally {
             callerInReplica = false;
-            transposed.end();
             j.body = null;
         }
     }

@@ -54,18 +54,6 @@ interface Kernels {
     /** Columns of {@link #narrowTile}'s panel: two vectors. */
     int narrowWidth();
 
-    /** Rows of C per {@link #rowsTile}. */
-    int ROWS_TILE = 8;
-
-    /**
-     * One tile of {@code C = alpha A B + beta C} for a B of at most {@link #narrowWidth()} columns and any k: up to
-     * {@link #ROWS_TILE} rows of A, each contiguous along k from {@code a[aOff + r * lda]}, and B packed
-     * {@link #narrowWidth()} wide, {@code b[bOff + p * narrowWidth() + j]}, k rows of it. C is unread when beta is
-     * 0. {@code tmp} holds ROWS_TILE x narrowWidth floats.
-     */
-    void rowsTile(float[] a, int aOff, int lda, int rows, float[] b, int bOff, int k,
-                  float[] c, int cOff, int ldc, int cols, float alpha, float beta, float[] tmp);
-
     /**
      * One tile of {@code C = alpha A B^T + beta C} as dot products over all of k: rows {@code [0, aRows)} of A start
      * at {@code a[aOff + r * lda]}, rows {@code [0, bRows)} of B at {@code b[bOff + r * ldb]}, both contiguous along

@@ -214,7 +214,9 @@ final class VectorKernels implements Kernels {
     @Override
     public void narrowTile(float[] a, int aOff, int rowStride, int kStride, int rows, float[] b, int bOff, int k,
                            float[] c, int cOff, int ldc, int cols, float alpha, float beta, float[] tmp) {
-        int last = rows - 1; // missing rows repeat the last one (see rowsTile)
+        // missing rows repeat the last one: computed, never stored. Math.min, not a branch: a branch that training
+        // never took (a short last tile) would be compiled as a trap, and the partial batch would take it
+        int last = rows - 1;
         int o0 = aOff, o1 = aOff + Math.min(1, last) * rowStride, o2 = aOff + Math.min(2, last) * rowStride;
         int o3 = aOff + Math.min(3, last) * rowStride, o4 = aOff + Math.min(4, last) * rowStride;
         if (S == null) {
@@ -266,88 +268,13 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
-    public void rowsTile(float[] a, int aOff, int lda, int rows, float[] b, int bOff, int k,
-                         float[] c, int cOff, int ldc, int cols, float alpha, float beta, float[] tmp) {
-        if (S == null) {
-            for (int r = 0; r < rows; r++) {
-                int ar = aOff + r * lda, cr = cOff + r * ldc;
-                for (int j = 0; j < cols; j++) {
-                    float acc = 0f;
-                    for (int p = 0, pb = bOff + j; p < k; p++, pb += 2 * L) {
-                        acc = Math.fma(a[ar + p], b[pb], acc);
-                    }
-                    float t = alpha * acc;
-                    c[cr + j] = beta == 0f ? t : t + beta * c[cr + j];
-                }
-            }
-            return;
-        }
-        // narrowTile with eight rows and A's k stride 1, so that the JIT hoists the bounds checks of A's loads too;
-        // missing rows repeat the last one: computed, never stored. Math.min, not a branch: a branch that training
-        // never took (a short last tile) would be compiled as a trap, and the partial batch would take it
-        int last = rows - 1;
-        int o0 = aOff, o1 = aOff + Math.min(1, last) * lda, o2 = aOff + Math.min(2, last) * lda;
-        int o3 = aOff + Math.min(3, last) * lda, o4 = aOff + Math.min(4, last) * lda;
-        int o5 = aOff + Math.min(5, last) * lda, o6 = aOff + Math.min(6, last) * lda;
-        int o7 = aOff + Math.min(7, last) * lda;
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
-        FloatVector c70 = c00, c71 = c00;
-        for (int p = 0, pb = bOff; p < k; p++, pb += 2 * L) {
-            FloatVector b0 = FloatVector.fromArray(S, b, pb);
-            FloatVector b1 = FloatVector.fromArray(S, b, pb + L);
-            FloatVector x = FloatVector.broadcast(S, a[o0 + p]);
-            c00 = x.fma(b0, c00);
-            c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, a[o1 + p]);
-            c10 = x.fma(b0, c10);
-            c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, a[o2 + p]);
-            c20 = x.fma(b0, c20);
-            c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, a[o3 + p]);
-            c30 = x.fma(b0, c30);
-            c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(S, a[o4 + p]);
-            c40 = x.fma(b0, c40);
-            c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(S, a[o5 + p]);
-            c50 = x.fma(b0, c50);
-            c51 = x.fma(b1, c51);
-            x = FloatVector.broadcast(S, a[o6 + p]);
-            c60 = x.fma(b0, c60);
-            c61 = x.fma(b1, c61);
-            x = FloatVector.broadcast(S, a[o7 + p]);
-            c70 = x.fma(b0, c70);
-            c71 = x.fma(b1, c71);
-        }
-        c00.intoArray(tmp, 0);
-        c01.intoArray(tmp, L);
-        c10.intoArray(tmp, 2 * L);
-        c11.intoArray(tmp, 3 * L);
-        c20.intoArray(tmp, 4 * L);
-        c21.intoArray(tmp, 5 * L);
-        c30.intoArray(tmp, 6 * L);
-        c31.intoArray(tmp, 7 * L);
-        c40.intoArray(tmp, 8 * L);
-        c41.intoArray(tmp, 9 * L);
-        c50.intoArray(tmp, 10 * L);
-        c51.intoArray(tmp, 11 * L);
-        c60.intoArray(tmp, 12 * L);
-        c61.intoArray(tmp, 13 * L);
-        c70.intoArray(tmp, 14 * L);
-        c71.intoArray(tmp, 15 * L);
-        storeTile(tmp, 2 * L, c, cOff, ldc, rows, cols, alpha, beta, true);
-    }
-
-    @Override
     public void dotTile(float[] a, int aOff, int lda, int aRows, float[] b, int bOff, int ldb, int bRows, int k,
                         float[] c, int cOff, int ldc, float alpha, float beta, float[] tmp) {
         if (S == null) {
             scalarDotTile(a, aOff, lda, aRows, b, bOff, ldb, bRows, k, c, cOff, ldc, alpha, beta);
             return;
         }
-        int aLast = aRows - 1, bLast = bRows - 1; // missing rows repeat the last one (see rowsTile)
+        int aLast = aRows - 1, bLast = bRows - 1; // missing rows repeat the last one (see narrowTile)
         int a0 = aOff, a1 = aOff + Math.min(1, aLast) * lda, a2 = aOff + Math.min(2, aLast) * lda;
         int a3 = aOff + Math.min(3, aLast) * lda;
         int b0 = bOff, b1 = bOff + Math.min(1, bLast) * ldb, b2 = bOff + Math.min(2, bLast) * ldb;

@@ -103,7 +103,7 @@ final class WorkerPool implements AutoCloseable {
      * Runs units {@code [0, count)} of {@code j} on whichever threads claim them; returns when all are done. A job of
      * up to {@value #AFFINE_MAX_UNITS} units is affine: thread {@code w} first claims units {@code w, w + size, ...}
      * and only then any left, so from one step to the next the same thread tends to do the same unit and finds its
-     * data in its own cache (a training step's shards: rows, activations, gradient copies), while a thread that is
+     * data in its own cache (a training step's replicas: rows, activations, gradient buffers), while a thread that is
      * late still holds nobody up.
      */
     void run(Job j, int count) {

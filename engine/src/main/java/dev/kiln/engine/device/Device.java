@@ -165,16 +165,6 @@ public interface Device extends AutoCloseable {
     }
 
     /**
-     * As {@link #forEachReplica}, for the replicas of one process among several that share a step (ranks of a
-     * data-parallel run): a device whose numbers for a replica depend on whether other replicas run beside it runs
-     * even one replica as it runs several, so that N processes compute what one process does. The default is
-     * {@link #forEachReplica}.
-     */
-    default void forEachRankReplica(int replicas, Tensor shared, IntConsumer body) {
-        forEachReplica(replicas, shared, body);
-    }
-
-    /**
      * The gradient reduction of a step whose replicas include other processes' ({@link Ranks}, a data-parallel run),
      * created once per run. The default sums through the host with {@code MPI_Allreduce} ({@link RankReduction}),
      * right for devices whose steps run on the host; a GPU reduces on the device, inside its captured step.

@@ -53,7 +53,7 @@ public final class Tensor {
         return rows(0, n);
     }
 
-    /** Rows {@code [start, start + n)} (a shard of a batch, one row of a stack), sharing storage. */
+    /** Rows {@code [start, start + n)} (a replica's share of a batch, one row of a stack), sharing storage. */
     public Tensor rows(int start, int n) {
         if (start < 0 || n < 0 || start + n > rows) {
             throw new IllegalArgumentException("rows [" + start + ", " + (start + n) + ") of a tensor with " + rows + " rows");

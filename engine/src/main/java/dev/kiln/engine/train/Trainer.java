@@ -160,7 +160,7 @@ public final class Trainer {
         }
         DeviceDataset testData = test == null || test.size() == 0 ? null : DeviceDataset.upload(device, test);
         // by default the evaluation after each epoch runs in batches of the steps' size, so that it takes the steps'
-        // code paths and C2's code for them stays valid: at batch 64 (steps whole) an evaluation in sharded batches
+        // code paths and C2's code for them stays valid: at batch 64 (steps whole) an evaluation in replicated batches
         // of 1000 threw away the compiled code of a dozen of the step's methods after epoch 1
         int evalRows = config.evalBatchSize() > 0 ? config.evalBatchSize() : config.batchSize();
         Evaluator evaluator = testData == null ? null : new Evaluator(model, Math.min(evalRows, test.size()));

@@ -130,16 +130,12 @@ public final class TrainingStep {
             device.softmaxCrossEntropy(p.logits(), p.y(), p.dlogits(), p.stats());                  // loss
             device.countCorrect(p.logits(), p.y(), p.stats());
             model.backward(p.x(), p.acts(), p.deltas(), p.grads());                                 // backward
-            device.addInt(p.cursor(), batchRows);
+            device.addInt(p.cursor(), batchRows);                                                   // next batch
         };
         int replicaCount = count;
         return new Plan(cursors, epochStart, device.replayable(() -> {
-            if (replicaCount > 0) {
-                if (ranks == 1) {
-                    device.forEachReplica(replicaCount, params, replica);
-                } else {
-                    device.forEachRankReplica(replicaCount, params, replica);
-                }
+            if (replicaCount > 0) {                        // an empty slice of the batch has none
+                device.forEachReplica(replicaCount, params, replica);
             }
             reduce.run();                                  // reduce gradients
             optimizer.issueUpdate(params, gradient);       // update

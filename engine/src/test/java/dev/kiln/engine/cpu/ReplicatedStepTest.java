@@ -26,7 +26,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The CPU device's replicated training step and evaluation: the same numbers for any thread count, close to the
  * unreplicated reference.
- * The first layer (150 inputs, 24 outputs) is one the CPU device multiplies by a transposed weight copy.
  */
 class ReplicatedStepTest {
     private static final LayerSpec SPEC = new LayerSpec(150, 24, 16, 10);
@@ -104,7 +103,7 @@ class ReplicatedStepTest {
         DeviceDataset data = DeviceDataset.upload(device, DATA);
         double[][] out = new double[4][];
         for (int round = 0; round < 2; round++) {
-            if (round == 1) { // new weights: the transposed copies must follow them
+            if (round == 1) { // new weights, the same Evaluator
                 model.setParameters(Init.HE_NORMAL.initialize(SPEC, 12));
             }
             Evaluator.Summary s = evaluator.summarize(data);

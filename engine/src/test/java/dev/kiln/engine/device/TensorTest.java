@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Row views: the shards and partial batches of a training step are views of its (B, .) buffers. */
+/** Row views: the replicas and partial batches of a training step are views of its (B, .) buffers. */
 class TensorTest {
 
     @Test
