@@ -5,6 +5,7 @@ import dev.kiln.data.KilnException;
 import dev.kiln.data.Shuffle;
 import dev.kiln.engine.DeviceDataset;
 import dev.kiln.engine.device.Device;
+import dev.kiln.engine.dist.RankCheck;
 import dev.kiln.engine.dist.Ranks;
 import dev.kiln.engine.dist.RankedData;
 import dev.kiln.engine.eval.Evaluator;
@@ -154,6 +155,9 @@ public final class Trainer {
             Evaluator.requireCompatible(model, test);
         }
         Device device = model.device();
+        RankCheck.sameRun(ranks, model.spec() + ", " + train.size() + " train and " + (test == null ? 0 : test.size())
+                + " test rows, batch " + config.batchSize() + ", " + config.epochs() + " epochs, " + config.optimizer()
+                + ", " + config.schedule() + ", seed " + seed + ", from epoch " + epochsCompleted + " step " + step, train, test);
         DeviceDataset trainData = DeviceDataset.upload(device, train);
         if (ranks.size() > 1) {
             test = test == null ? null : RankedData.slice(test, ranks.rank(), ranks.size()); // each evaluates its slice
