@@ -209,7 +209,6 @@ public final class Trainer {
                 testLoss = sums[0] / sums[2];
                 testAccuracy = sums[1] / sums[2];
             }
-
             int n = train.size();
             EpochMetrics m = new EpochMetrics(epoch + 1, (double) stats[0] / n, (double) stats[1] / n,
                     testLoss, testAccuracy, lr, seconds, n / seconds, device.name());
