@@ -66,6 +66,15 @@ final class RankedRun {
         }
     }
 
+    /**
+     * The GPU a rank opens: its local rank, or 0 where the launcher left each rank one visible GPU
+     * ({@code CUDA_VISIBLE_DEVICES} of one entry, as {@code srun --gpus-per-task=1} does).
+     */
+    static int gpuIndex(Ranks ranks, String cudaVisibleDevices) {
+        boolean oneVisible = cudaVisibleDevices != null && !cudaVisibleDevices.isBlank() && !cudaVisibleDevices.contains(",");
+        return oneVisible ? 0 : ranks.localRank();
+    }
+
     /** {@code out} for rank 0, a writer that drops everything for the others. */
     static PrintWriter quietUnlessRoot(Ranks ranks, PrintWriter out) {
         return ranks.isRoot() ? out : new PrintWriter(Writer.nullWriter());

@@ -124,7 +124,7 @@ final class TrainCommand implements Callable<Integer> {
         if (ranks.size() > 1) { // the ranks on a machine share its cores, and take one GPU each
             device.threads = device.threads > 0 ? device.threads
                     : Math.max(1, Runtime.getRuntime().availableProcessors() / ranks.localSize());
-            device.gpuIndex = ranks.localRank();
+            device.gpuIndex = RankedRun.gpuIndex(ranks, System.getenv("CUDA_VISIBLE_DEVICES"));
         }
         Devices.Selection selection = device.open(err);
         try (Device dev = selection.device()) {

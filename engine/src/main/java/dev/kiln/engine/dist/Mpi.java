@@ -14,6 +14,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * {@link Ranks} over MPI, bound through FFM to Open MPI's C API ({@code mpi.h}). Open MPI's handles are the
@@ -130,9 +131,9 @@ final class Mpi implements Ranks {
     public synchronized byte[] broadcast(byte[] bytes) {
         try {
             MemorySegment len = buffer(8);
-            len.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, rank == 0 ? bytes.length : 0);
+            len.set(JAVA_LONG, 0, rank == 0 ? bytes.length : 0);
             check("MPI_Bcast", (int) bcast.invokeExact(len, 8, mpiByte, 0, commWorld));
-            int n = (int) len.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0);
+            int n = (int) len.get(JAVA_LONG, 0);
             MemorySegment b = buffer(n);
             if (rank == 0) {
                 MemorySegment.copy(bytes, 0, b, JAVA_BYTE, 0, n);

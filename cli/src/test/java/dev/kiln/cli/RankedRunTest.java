@@ -12,8 +12,26 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** A process a launcher started as one of several ranks, where no MPI library loads: one clear line, exit 1. */
-class LaunchedWithoutMpiTest {
+/** A rank's set-up: the GPU it opens, and one clear line where a launcher started it but no MPI library loads. */
+class RankedRunTest {
+
+    @Test
+    void aRankOpensTheGpuOfItsLocalRankUnlessTheLauncherLeftItOne() {
+        dev.kiln.engine.dist.Ranks third = new dev.kiln.engine.dist.Ranks() {
+            @Override public int rank() { return 6; }
+            @Override public int size() { return 8; }
+            @Override public int localRank() { return 2; }
+            @Override public int localSize() { return 4; }
+            @Override public void sum(float[] values) { }
+            @Override public void sum(double[] values) { }
+            @Override public byte[] broadcast(byte[] bytes) { return bytes; }
+            @Override public void abort(int code) { }
+            @Override public void close() { }
+        };
+        assertEquals(2, RankedRun.gpuIndex(third, null));
+        assertEquals(2, RankedRun.gpuIndex(third, "0,1,2,3"));
+        assertEquals(0, RankedRun.gpuIndex(third, "2"));
+    }
 
     @Test
     void saysMpiIsMissingInOneLineWithAHint(@TempDir Path dir) throws Exception {
