@@ -138,6 +138,29 @@ class MpiTrainTest {
         assertTrue(Files.notExists(ckpt));
     }
 
+    /**
+     * Ranks started with different flags (rank 1 asks for 3 epochs): every rank refuses before training, and the
+     * failure they share is told once, by rank 0.
+     */
+    @Test
+    void ranksStartedDifferentlyRefuseToTrainWithOneLine() throws Exception {
+        Path ckpt = dir.resolve("mismatch.safetensors");
+        List<String> cmd = new ArrayList<>(mpirunLauncher());
+        cmd.addAll(List.of("-np", "1"));
+        cmd.addAll(java());
+        cmd.addAll(train(ckpt, "--epochs", "2"));
+        cmd.addAll(List.of(":", "-np", "1"));
+        cmd.addAll(java());
+        cmd.addAll(train(ckpt, "--epochs", "3"));
+        Run r = exec(cmd);
+        assertNotEquals(0, r.code, r.output);
+        List<String> kiln = r.output.lines().filter(l -> l.startsWith("kiln: ")).toList();
+        assertEquals(1, kiln.size(), r.output);
+        assertTrue(kiln.getFirst().startsWith("kiln: rank 0 of 2: the ranks are not running the same training"),
+                kiln.getFirst());
+        assertTrue(Files.notExists(ckpt));
+    }
+
     /** The README's Java example ({@code TrainParallel}) alone and under two ranks: both learn, rank 0 alone speaks. */
     @Test
     void theJavaExampleTrainsUnderMpirun() throws Exception {
