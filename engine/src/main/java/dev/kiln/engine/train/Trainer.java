@@ -40,6 +40,7 @@ public final class Trainer {
     private int epochsCompleted;
     private boolean midEpoch;    // true after a stop inside an epoch: the state is then not resumable
     private volatile boolean stopRequested;
+    private boolean agreedStop; // over several ranks: some rank asked to stop, as of the last progress read
     private Ranks ranks = Ranks.single();
 
     /**
@@ -111,7 +112,10 @@ public final class Trainer {
         return this;
     }
 
-    /** Asks a running {@link #fit} to return after its current step; safe from any thread (e.g. a Ctrl-C hook). */
+    /**
+     * Asks a running {@link #fit} to return after its current step; safe from any thread (e.g. a Ctrl-C hook). Over
+     * several ranks, asked on any of them, every rank returns after the same step: the one at the next progress read.
+     */
     public void requestStop() {
         stopRequested = true;
     }
@@ -175,6 +179,7 @@ public final class Trainer {
 
         List<EpochMetrics> done = new ArrayList<>();
         stopRequested = false;
+        agreedStop = false;
         while (epochsCompleted < config.epochs()) {
             int epoch = epochsCompleted; // 0-based
             double lr = config.schedule().lr(config.optimizer().lr(), epoch, config.epochs());
@@ -214,7 +219,7 @@ public final class Trainer {
                     testLoss, testAccuracy, lr, seconds, n / seconds, device.name());
             done.add(m);
             out.onEpoch(m);
-            if (stopRequested) {
+            if (stopping()) {
                 return new TrainingResult(done, true);
             }
         }
@@ -238,8 +243,7 @@ public final class Trainer {
             boolean due = every > 0 ? s % every == 0
                     : ranks.size() > 1 ? s % RANKED_PROGRESS_STEPS == 0 : now - lastReport >= PROGRESS_NANOS;
             if (s == total || due) {
-                float[] stats = stepper.readStats();
-                ranks.sum(stats);
+                float[] stats = readStats(stepper);
                 checkFinite(stats[0], lastFiniteStep, epoch, lr);
                 lastFiniteStep = step;
                 now = System.nanoTime();
@@ -249,11 +253,32 @@ public final class Trainer {
                     return stats;
                 }
             }
-            if (stopRequested) {
+            if (stopping()) {
                 return null;
             }
         }
         throw new IllegalStateException("an epoch with no steps");
+    }
+
+    /** The loss sum and correct count over every rank; over several, also agrees on whether some rank asked to stop. */
+    private float[] readStats(TrainingStep stepper) {
+        float[] local = stepper.readStats();
+        if (ranks.size() == 1) {
+            return local;
+        }
+        float[] all = {local[0], local[1], stopRequested ? 1 : 0};
+        ranks.sum(all);
+        agreedStop = all[2] > 0;
+        return new float[] {all[0], all[1]};
+    }
+
+    /**
+     * Whether to stop after this step: alone, as soon as asked; over several ranks, at the progress read where some
+     * rank's request was first seen, so that all stop after the same step (a lone rank stopping would leave the others
+     * waiting in their next allreduce).
+     */
+    private boolean stopping() {
+        return ranks.size() == 1 ? stopRequested : agreedStop;
     }
 
     private void checkFinite(float lossSum, long lastFiniteStep, int epoch, double lr) {

@@ -8,6 +8,7 @@ import dev.kiln.engine.device.DeviceOptions;
 import dev.kiln.engine.model.LayerSpec;
 import dev.kiln.engine.train.TrainConfig;
 import dev.kiln.engine.train.Trainer;
+import dev.kiln.engine.train.TrainingListener;
 import dev.kiln.engine.train.TrainingResult;
 import org.junit.jupiter.api.Test;
 
@@ -138,6 +139,40 @@ class ThreadRanksTrainerTest {
             worst = Math.max(worst, Math.abs(one.parameters()[i] - five.get(0).parameters()[i]));
         }
         assertTrue(worst < 1e-4, "largest difference " + worst);
+    }
+
+    @Test
+    void aStopAskedOnOneRankStopsEveryRankAfterTheSameStep() throws Exception {
+        // progress is read every 5 steps; rank 1 asks to stop at its first read (step 5 of epoch 1)
+        TrainConfig config = TrainConfig.defaults().withEpochs(3).withBatchSize(16).withProgressEverySteps(5);
+        ThreadRanks group = new ThreadRanks(2);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<Run>> runs = new ArrayList<>();
+            for (int r = 0; r < 2; r++) {
+                int rank = r;
+                runs.add(pool.submit(() -> {
+                    try (CpuDevice cpu = new CpuDevice(new DeviceOptions(1, false, false, 0))) {
+                        Trainer t = Trainer.fresh(cpu, SPEC, config).distribute(group.rank(rank));
+                        TrainingResult result = t.fit(TRAIN, TEST, new TrainingListener() {
+                            @Override
+                            public void onStep(int epoch, int step, int totalSteps, double loss, double samplesPerSecond) {
+                                if (rank == 1) {
+                                    t.requestStop();
+                                }
+                            }
+                        });
+                        return new Run(t.model().parameters(), result);
+                    }
+                }));
+            }
+            Run a = runs.get(0).get(), b = runs.get(1).get();
+            assertTrue(a.result().stopped() && b.result().stopped());
+            assertEquals(0, a.result().epochs().size());
+            assertArrayEquals(a.parameters(), b.parameters());
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     @Test
