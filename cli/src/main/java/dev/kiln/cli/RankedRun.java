@@ -4,6 +4,7 @@ import dev.kiln.data.KilnException;
 import dev.kiln.engine.checkpoint.Checkpoint;
 import dev.kiln.engine.device.Device;
 import dev.kiln.engine.dist.Ranks;
+import dev.kiln.engine.train.Trainer;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -49,6 +50,25 @@ final class RankedRun {
         }
         ranks.close();
         return code;
+    }
+
+    /** Over several ranks: the ranks on a machine share its cores (unless --threads says), and take one GPU each. */
+    static void shareMachine(Ranks ranks, DeviceMixin device) {
+        if (ranks.size() > 1) {
+            device.threads = device.threads > 0 ? device.threads
+                    : Math.max(1, Runtime.getRuntime().availableProcessors() / ranks.localSize());
+            device.gpuIndex = gpuIndex(ranks, System.getenv("CUDA_VISIBLE_DEVICES"));
+        }
+    }
+
+    /** Over several ranks: checks they opened the same kind of device, makes {@code trainer} one of them, says so. */
+    static void distribute(Ranks ranks, Device device, Trainer trainer, PrintWriter err) {
+        if (ranks.size() > 1) {
+            requireSameDeviceKind(ranks, device);
+            trainer.distribute(ranks);
+            err.println("data-parallel: " + ranks.size() + " ranks, each on its slice of every batch of "
+                    + trainer.config().batchSize());
+        }
     }
 
     /**

@@ -121,19 +121,11 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig config = config(resumed);
 
         Dataset.Pair pair = data.load();
-        if (ranks.size() > 1) { // the ranks on a machine share its cores, and take one GPU each
-            device.threads = device.threads > 0 ? device.threads
-                    : Math.max(1, Runtime.getRuntime().availableProcessors() / ranks.localSize());
-            device.gpuIndex = RankedRun.gpuIndex(ranks, System.getenv("CUDA_VISIBLE_DEVICES"));
-        }
+        RankedRun.shareMachine(ranks, device);
         Devices.Selection selection = device.open(err);
         try (Device dev = selection.device()) {
             Trainer trainer = resumed == null ? Trainer.fresh(dev, layerSpec, config) : Trainer.resume(dev, resumed, config);
-            if (ranks.size() > 1) {
-                RankedRun.requireSameDeviceKind(ranks, dev);
-                trainer.distribute(ranks);
-                err.println("data-parallel: " + ranks.size() + " ranks, each on its slice of every batch of " + batchSize);
-            }
+            RankedRun.distribute(ranks, dev, trainer, err);
             if (resumed != null) {
                 err.printf(Locale.ROOT, "resuming %s at epoch %d, step %d%n", resume, resumed.epochsCompleted(), resumed.step());
             }
