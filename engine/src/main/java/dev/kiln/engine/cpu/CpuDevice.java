@@ -872,7 +872,7 @@ public final class CpuDevice extends ReferenceDevice {
      * replica runs on the caller like any sequence of ops, each split over the pool.
      */
     @Override
-    public void forEachReplica(int replicas, Tensor shared, IntConsumer body) {
+    public void forEachReplica(int replicas, IntConsumer body) {
         if (alone(pool.currentWorker())) {
             throw new IllegalStateException("forEachReplica inside a replica");
         }

@@ -152,13 +152,12 @@ public interface Device extends AutoCloseable {
 
     /**
      * Runs {@code body} for each replica r in {@code [0, replicas)}: the data-parallel part of a step, each replica on
-     * its own rows of the batch into its own tensors (activations, gradient buffer, stats). Replicas read
-     * {@code shared} (the parameters) and tensors no replica writes; none writes a tensor another touches, nor
-     * anything within {@code shared}. So a device may run replicas at the same time, each one's ops in order, and may
-     * keep derived copies of {@code shared}'s data for the duration of the call. Inside a replayable body this is
-     * part of the step. The default runs them one after the other.
+     * its own rows of the batch into its own tensors (activations, gradient buffer, stats). Replicas may all read
+     * tensors that none of them writes (the parameters); none writes a tensor another one touches. So a device may
+     * run replicas at the same time, each one's ops in order. Inside a replayable body this is part of the step. The
+     * default runs them one after the other.
      */
-    default void forEachReplica(int replicas, Tensor shared, IntConsumer body) {
+    default void forEachReplica(int replicas, IntConsumer body) {
         for (int r = 0; r < replicas; r++) {
             body.accept(r);
         }

@@ -112,7 +112,7 @@ public final class Evaluator {
                 device.upload(at, cursors);
                 placed = first;
             }
-            device.forEachReplica(first.length - 1, model.parameterTensor(), i -> {
+            device.forEachReplica(first.length - 1, i -> {
                 int r0 = first[i], r = first[i + 1] - r0;
                 Tensor xs = x.rows(r0, r), ys = y.rows(r0, r), st = stats.rows(i, 1), cursor = cursors.rows(i, 1);
                 Tensor[] as = Replicas.rows(acts, r0, r);                                   // (r, O_l)

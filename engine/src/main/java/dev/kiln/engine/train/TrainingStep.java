@@ -135,7 +135,7 @@ public final class TrainingStep {
         int replicaCount = count;
         return new Plan(cursors, epochStart, device.replayable(() -> {
             if (replicaCount > 0) {                        // an empty slice of the batch has none
-                device.forEachReplica(replicaCount, params, replica);
+                device.forEachReplica(replicaCount, replica);
             }
             reduce.run();                                  // reduce gradients
             optimizer.issueUpdate(params, gradient);       // update

@@ -76,7 +76,7 @@ class CpuDeviceTest {
             Tensor x = random(d, new SplittableRandom(5), 1000, 784); // enough work to split over the pool
             Tensor[] pooled = model.allocateActivations(1000), inReplica = model.allocateActivations(1000);
             model.forward(x, pooled);
-            d.forEachReplica(2, model.parameterTensor(), r -> {
+            d.forEachReplica(2, r -> {
                 if (r == 0) {
                     model.forward(x, inReplica);
                 }
