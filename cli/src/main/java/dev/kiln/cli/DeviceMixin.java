@@ -40,13 +40,16 @@ final class DeviceMixin {
         }
     }
 
+    /** The GPU to open: 0, or a rank's local rank under mpirun. */
+    int gpuIndex;
+
     /** Opens the device and says on {@code err} which one it took and why. */
     Devices.Selection open(PrintWriter err) {
         if (threads < 0) {
             throw new UsageException("--threads must be 0 (every core) or positive, got " + threads);
         }
         checkName(device);
-        Devices.Selection s = Devices.open(device, new DeviceOptions(threads, tf32, cudaSync, 0));
+        Devices.Selection s = Devices.open(device, new DeviceOptions(threads, tf32, cudaSync, gpuIndex));
         if (validate) {
             s = new Devices.Selection(new ValidatingDevice(s.device()), s.why());
         }

@@ -8,6 +8,7 @@ import dev.kiln.data.OutputLock;
 import dev.kiln.engine.checkpoint.Checkpoint;
 import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.Devices;
+import dev.kiln.engine.dist.Ranks;
 import dev.kiln.engine.eval.Evaluation;
 import dev.kiln.engine.eval.Evaluator;
 import dev.kiln.engine.report.MetricsLog;
@@ -96,16 +97,24 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--report", paramLabel = "DIR", description = "Write an HTML report of the run to DIR/report.html.")
     Path report;
 
+    /** Under {@code mpirun} or {@code srun}, this process is one rank of a data-parallel run; only rank 0 speaks. */
+    private Ranks ranks;
+
     @Override
     public Integer call() throws Exception {
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        ranks = Ranks.join();
+        return RankedRun.run(ranks, spec.commandLine().getErr(), this::trainRank);
+    }
+
+    private int trainRank() throws Exception {
+        PrintWriter out = RankedRun.quietUnlessRoot(ranks, spec.commandLine().getOut());
+        PrintWriter err = RankedRun.quietUnlessRoot(ranks, spec.commandLine().getErr());
         long started = System.nanoTime();
         if (checkpoint == null) { // a resumed run goes on saving where it came from
             checkpoint = resume != null ? resume : Path.of(DEFAULT_CHECKPOINT);
         }
         validate();
-        Checkpoint.Loaded loaded = resume == null ? null : Checkpoint.load(resume);
+        Checkpoint.Loaded loaded = resume == null ? null : RankedRun.load(ranks, resume);
         TrainingState resumed = loaded == null ? null : loaded.state();
         if (resumed != null) {
             if (resumed.epochsCompleted() >= epochs) {
@@ -117,9 +126,10 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         TrainConfig config = config(resumed);
-        // a second run writing the same files is refused here, before it loads or trains anything
-        try (OutputLock lock = OutputLock.take(checkpoint, "the checkpoint");
-             MetricsLog metricsLog = metrics == null ? null
+        // a second run writing the same files is refused here, before it loads or trains anything; of several
+        // ranks, rank 0 alone writes
+        try (OutputLock lock = ranks.isRoot() ? OutputLock.take(checkpoint, "the checkpoint") : null;
+             MetricsLog metricsLog = metrics == null || !ranks.isRoot() ? null
                      : MetricsLog.open(metrics, resumed == null ? 0 : resumed.epochsCompleted())) {
             return train(out, err, started, loaded, config, lock, metricsLog);
         }
@@ -133,10 +143,12 @@ final class TrainCommand implements Callable<Integer> {
         Dataset.Pair pair = own != null ? own.pair() : data.load();
         dataMetadata = own != null ? own.metadata() : Map.of();
         LayerSpec layerSpec = chooseLayers(resumed, pair.train());
+        RankedRun.shareMachine(ranks, device);
         Devices.Selection selection = device.open(err);
         try (Device dev = selection.device()) {
             checkMemory(layerSpec, config, !dev.name().startsWith("cuda"));
             Trainer trainer = resumed == null ? Trainer.fresh(dev, layerSpec, config) : Trainer.resume(dev, resumed, config);
+            RankedRun.distribute(ranks, dev, trainer, err);
             if (resumed != null) {
                 err.printf(Locale.ROOT, "resuming %s at epoch %d, step %d%n", resume, resumed.epochsCompleted(), resumed.step());
                 String changes = changes(resumed, config);
@@ -150,7 +162,8 @@ final class TrainCommand implements Callable<Integer> {
                     config.optimizer(), config.batchSize(), epochs);
             out.flush();
             // Declared first, closed last: Ctrl-C waits until the messages below are out and the locks released.
-            try (StopOnInterrupt stop = new StopOnInterrupt(trainer::requestStop, metricsLog, lock);
+            // Over several ranks Ctrl-C ends them all at once (each would stop at a step of its own, and wait for the rest).
+            try (StopOnInterrupt stop = ranks.size() > 1 ? null : new StopOnInterrupt(trainer::requestStop, metricsLog, lock);
                  RunListener listener = new RunListener(trainer, out, err, metricsLog)) {
                 TrainingResult result = trainer.fit(pair.train(), pair.test(), listener);
                 listener.endLine();
@@ -165,7 +178,7 @@ final class TrainCommand implements Callable<Integer> {
                 }
                 EpochMetrics last = result.last();
                 out.printf(Locale.ROOT, "done: test accuracy %.2f%%, saved %s%n", 100 * last.testAccuracy(), checkpoint);
-                if (report != null) {
+                if (report != null && ranks.isRoot()) {
                     Evaluation eval = new Evaluator(trainer.model(), 1000).evaluate(pair.test());
                     Path page = RunReport.write(report, "Training " + layerSpec, layerSpec, config.optimizer(),
                             Map.of("batch size", Integer.toString(config.batchSize()), "epochs", Integer.toString(epochs),
@@ -235,6 +248,9 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (checkpointEvery <= 0) {
             throw new UsageException("--checkpoint-every must be positive, got " + checkpointEvery);
+        }
+        if (!ranks.isRoot()) {
+            return; // rank 0 alone writes, on its own machine: the others need not have its folders
         }
         if (checkpoint.getParent() != null && !Files.isDirectory(checkpoint.getParent())) {
             throw new KilnException("cannot save to " + checkpoint + ": no folder " + checkpoint.getParent(),
@@ -477,7 +493,9 @@ final class TrainCommand implements Callable<Integer> {
             Map<String, String> meta = new LinkedHashMap<>(); // ordered, so equal runs write equal files
             meta.put("kiln_version", Kiln.version());
             meta.putAll(dataMetadata);
-            Checkpoint.save(checkpoint, trainer.exportState(), meta);
+            if (ranks.isRoot()) {
+                Checkpoint.save(checkpoint, trainer.exportState(), meta);
+            }
             savedEpoch = trainer.epochsCompleted();
         }
 

@@ -1,9 +1,11 @@
 package dev.kiln.engine;
 
 import dev.kiln.data.Dataset;
+import dev.kiln.data.KilnException;
 import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.DeviceOptions;
 import dev.kiln.engine.device.Devices;
+import dev.kiln.engine.dist.Ranks;
 import dev.kiln.engine.eval.Evaluation;
 import dev.kiln.engine.eval.Evaluator;
 import dev.kiln.engine.model.Init;
@@ -30,6 +32,10 @@ import dev.kiln.engine.train.TrainingState;
  * A model owns the device it opened (and closes it); one given to {@link #create(String, long, Device)} stays the
  * caller's. Successive {@link #train} calls continue the same run: parameters, optimizer state and epoch count
  * carry over. Not thread-safe, except {@link #requestStop()}.
+ *
+ * <p>Under {@code mpirun}, {@link #distribute} with {@link Ranks#join()} makes {@link #train} data-parallel: every
+ * rank creates the same model and trains it on the same data and config, each on its slice of every batch, and all
+ * end with the same parameters (README, "Scaling out").
  */
 public final class Model implements AutoCloseable {
     private final Device device;
@@ -38,6 +44,7 @@ public final class Model implements AutoCloseable {
     private Evaluator evaluator;         // created on first use
     private TrainingState state;         // after the last completed epoch, or null before any training
     private volatile Trainer running;
+    private Ranks ranks = Ranks.single();
 
     private Model(Device device, boolean ownsDevice, Mlp mlp) {
         this.device = device;
@@ -71,6 +78,17 @@ public final class Model implements AutoCloseable {
         return m;
     }
 
+    /**
+     * Makes {@link #train} one rank's part of a data-parallel run over {@code ranks}: gradients, losses
+     * and the evaluation are summed over the ranks, so each sees what one process training on the whole batch would.
+     * A failure inside {@code train} on any rank then prints one line naming the rank on stderr and aborts every rank,
+     * which would otherwise wait for it forever. Returns this model.
+     */
+    public Model distribute(Ranks ranks) {
+        this.ranks = ranks;
+        return this;
+    }
+
     /** Trains on {@code data.train()}, evaluating {@code data.test()} after every epoch. */
     public TrainingResult train(Dataset.Pair data, TrainConfig config, TrainingListener listener) {
         return train(data.train(), data.test(), config, listener);
@@ -82,6 +100,7 @@ public final class Model implements AutoCloseable {
      */
     public TrainingResult train(Dataset train, Dataset test, TrainConfig config, TrainingListener listener) {
         Trainer trainer = state == null ? new Trainer(mlp, config) : new Trainer(mlp, config, state);
+        trainer.distribute(ranks);
         running = trainer;
         try {
             TrainingListener capture = new TrainingListener() {
@@ -100,7 +119,19 @@ public final class Model implements AutoCloseable {
                     }
                 }
             };
-            TrainingResult result = trainer.fit(train, test, capture);
+            TrainingResult result;
+            try {
+                result = trainer.fit(train, test, capture);
+            } catch (RuntimeException | Error e) {
+                if (ranks.size() == 1) {
+                    throw e;
+                }
+                System.err.println("kiln: " + ranks.describe() + ": "
+                        + (e instanceof KilnException k ? k.oneLine() : e.toString()));
+                System.err.flush();
+                ranks.abort(1);
+                throw e;
+            }
             if (result.stopped() && state != null) {
                 mlp.setParameters(state.parameters()); // back to the last complete epoch, as a checkpoint would be
             }

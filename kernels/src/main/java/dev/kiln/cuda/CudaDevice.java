@@ -5,6 +5,8 @@ import dev.kiln.engine.device.DType;
 import dev.kiln.engine.device.Device;
 import dev.kiln.engine.device.DeviceOptions;
 import dev.kiln.engine.device.Tensor;
+import dev.kiln.engine.dist.Ranks;
+import dev.kiln.engine.train.GradientReduction;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -58,6 +60,7 @@ public final class CudaDevice implements Device {
     private boolean capturing;
     private boolean inReplayableBody; // also in a body's eager runs, so host work there fails as it would in a capture
     private boolean closed;
+    private final List<Runnable> closers = new ArrayList<>(); // e.g. an NCCL communicator, ended before the context
 
     /** Opens GPU {@code options.gpuIndex()}: retains its primary context, loads the kernels, creates the cuBLAS handle. */
     CudaDevice(CudaRuntime runtime, DeviceOptions options) {
@@ -146,6 +149,35 @@ public final class CudaDevice implements Device {
                     + (what.startsWith("upload") ? "read host memory at replay" : "wait for or allocate on the GPU")
                     + "; do it before or after the step");
         }
+    }
+
+    // ---- data-parallel ranks (NcclReduction) ----
+
+    /** GPU ranks sum their gradients with ncclAllReduce on this device's stream, inside the captured step. */
+    @Override
+    public GradientReduction rankReduction(Ranks ranks) {
+        bind();
+        return NcclReduction.open(this, ranks);
+    }
+
+    /** Makes this device's context current (NCCL creates its communicator on the current device). */
+    void makeCurrent() {
+        bind();
+    }
+
+    /** The stream every operation of this device is issued on. */
+    MemorySegment stream() {
+        return stream;
+    }
+
+    /** The device address of an F32 tensor's first element. */
+    long f32Address(Tensor t) {
+        return address(t, DType.F32);
+    }
+
+    /** Runs {@code closer} when this device closes, before its memory and context go. */
+    void onClose(Runnable closer) {
+        closers.add(closer);
     }
 
     private long address(Tensor t, DType dtype) {
@@ -514,6 +546,7 @@ public final class CudaDevice implements Device {
         if (stream != null) {
             steps.add(() -> driver.streamSynchronize(stream));
         }
+        closers.forEach(steps::add);
         replays.forEach(r -> steps.add(r::destroy));
         if (cublasHandle != null) {
             steps.add(() -> cublas.destroy(cublasHandle));

@@ -1,5 +1,9 @@
 package dev.kiln.engine.device;
 
+import dev.kiln.engine.dist.RankReduction;
+import dev.kiln.engine.dist.Ranks;
+import dev.kiln.engine.train.GradientReduction;
+
 import java.util.function.IntConsumer;
 
 /**
@@ -157,6 +161,15 @@ public interface Device extends AutoCloseable {
         for (int r = 0; r < replicas; r++) {
             body.accept(r);
         }
+    }
+
+    /**
+     * The gradient reduction of a step whose replicas include other processes' ({@link Ranks}, a data-parallel run),
+     * created once per run. The default sums through the host with {@code MPI_Allreduce} ({@link RankReduction}),
+     * right for devices whose steps run on the host; a GPU reduces on the device, inside its captured step.
+     */
+    default GradientReduction rankReduction(Ranks ranks) {
+        return new RankReduction(ranks);
     }
 
     /** Waits until every operation issued so far has finished. */

@@ -5,6 +5,9 @@ import dev.kiln.data.KilnException;
 import dev.kiln.data.Shuffle;
 import dev.kiln.engine.DeviceDataset;
 import dev.kiln.engine.device.Device;
+import dev.kiln.engine.dist.RankCheck;
+import dev.kiln.engine.dist.Ranks;
+import dev.kiln.engine.dist.RankedData;
 import dev.kiln.engine.eval.Evaluator;
 import dev.kiln.engine.model.LayerSpec;
 import dev.kiln.engine.model.Mlp;
@@ -20,9 +23,14 @@ import java.util.List;
  * set. It can start fresh, continue a {@link TrainingState}, and stop cleanly after the current step.
  *
  * <p>It does not write checkpoints or print anything: listeners do (see {@link TrainingListener#onEpoch}).
+ *
+ * <p>Data-parallel over processes ({@link #distribute}), every rank runs the same trainer on the same data and seed;
+ * each trains on its slice of every batch and evaluates its slice of the test set, and the gradients, losses,
+ * counts and evaluation are summed over the ranks, so every rank sees the same numbers as one process would.
  */
 public final class Trainer {
     private static final long PROGRESS_NANOS = 100_000_000L; // progress cadence when progressEverySteps is 0
+    private static final int RANKED_PROGRESS_STEPS = 100;     // the same, over several ranks
 
     private final Mlp model;
     private final TrainConfig config;
@@ -32,6 +40,8 @@ public final class Trainer {
     private int epochsCompleted;
     private boolean midEpoch;    // true after a stop inside an epoch: the state is then not resumable
     private volatile boolean stopRequested;
+    private boolean agreedStop; // over several ranks: some rank asked to stop, as of the last progress read
+    private Ranks ranks = Ranks.single();
 
     /**
      * Trains {@code model} from its current parameters with fresh optimizer state (step 0, epoch 0); the config's
@@ -93,7 +103,19 @@ public final class Trainer {
 
     public int epochsCompleted() { return epochsCompleted; }
 
-    /** Asks a running {@link #fit} to return after its current step; safe from any thread (e.g. a Ctrl-C hook). */
+    /**
+     * Makes this trainer one rank of a data-parallel run over {@code ranks}: every rank must call
+     * {@link #fit} with the same data, config and starting state. Returns this trainer.
+     */
+    public Trainer distribute(Ranks ranks) {
+        this.ranks = ranks;
+        return this;
+    }
+
+    /**
+     * Asks a running {@link #fit} to return after its current step; safe from any thread (e.g. a Ctrl-C hook). Over
+     * several ranks, asked on any of them, every rank returns after the same step: the one at the next progress read.
+     */
     public void requestStop() {
         stopRequested = true;
     }
@@ -141,17 +163,27 @@ public final class Trainer {
             Evaluator.requireCompatible(model, test);
         }
         Device device = model.device();
+        RankCheck.sameRun(ranks, model.spec() + ", " + train.size() + " train and " + (test == null ? 0 : test.size())
+                + " test rows, batch " + config.batchSize() + ", " + config.epochs() + " epochs, " + config.optimizer()
+                + ", " + config.schedule() + ", seed " + seed + ", from epoch " + epochsCompleted + " step " + step, train, test);
         DeviceDataset trainData = DeviceDataset.upload(device, train);
-        DeviceDataset testData = test == null ? null : DeviceDataset.upload(device, test);
+        if (ranks.size() > 1) {
+            test = test == null ? null : RankedData.slice(test, ranks.rank(), ranks.size()); // each evaluates its slice
+        }
+        DeviceDataset testData = test == null || test.size() == 0 ? null : DeviceDataset.upload(device, test);
         // by default the evaluation after each epoch runs in batches of the steps' size, so that it takes the steps'
         // code paths and C2's code for them stays valid: at batch 64 (steps whole) an evaluation in replicated batches
         // of 1000 threw away the compiled code of a dozen of the step's methods after epoch 1
         int evalRows = config.evalBatchSize() > 0 ? config.evalBatchSize() : config.batchSize();
-        Evaluator evaluator = test == null ? null : new Evaluator(model, Math.min(evalRows, test.size()));
-        TrainingStep stepper = new TrainingStep(model, optimizer, trainData, config.batchSize());
+        Evaluator evaluator = testData == null ? null : new Evaluator(model, Math.min(evalRows, test.size()));
+        boolean evaluate = test != null;
+        TrainingStep stepper = ranks.size() == 1 ? new TrainingStep(model, optimizer, trainData, config.batchSize())
+                : new TrainingStep(model, optimizer, trainData, config.batchSize(), device.rankReduction(ranks),
+                ranks.rank(), ranks.size());
 
         List<EpochMetrics> done = new ArrayList<>();
         stopRequested = false;
+        agreedStop = false;
         while (epochsCompleted < config.epochs()) {
             int epoch = epochsCompleted; // 0-based
             double lr = config.schedule().lr(config.optimizer().lr(), epoch, config.epochs());
@@ -170,17 +202,28 @@ public final class Trainer {
             epochsCompleted++;
 
             double testLoss = Double.NaN, testAccuracy = Double.NaN;
-            if (evaluator != null) {
+            if (evaluate && ranks.size() == 1) {
                 Evaluator.Summary s = evaluator.summarize(testData);
                 testLoss = s.loss();
                 testAccuracy = s.accuracy();
+            } else if (evaluate) {
+                double[] sums = new double[3]; // loss sum, correct count, rows; a rank's slice may be empty
+                if (evaluator != null) {
+                    Evaluator.Summary s = evaluator.summarize(testData);
+                    sums[0] = s.loss() * testData.size();
+                    sums[1] = s.accuracy() * testData.size();
+                    sums[2] = testData.size();
+                }
+                ranks.sum(sums);
+                testLoss = sums[0] / sums[2];
+                testAccuracy = sums[1] / sums[2];
             }
             int n = train.size();
             EpochMetrics m = new EpochMetrics(epoch + 1, (double) stats[0] / n, (double) stats[1] / n,
                     testLoss, testAccuracy, lr, seconds, n / seconds, device.name());
             done.add(m);
             out.onEpoch(m);
-            if (stopRequested) {
+            if (stopping()) {
                 return new TrainingResult(done, true);
             }
         }
@@ -200,9 +243,11 @@ public final class Trainer {
             int samples = partial ? stepper.fullBatches() * stepper.batchSize() + stepper.partialRows()
                     : s * stepper.batchSize();
             long now = System.nanoTime();
-            boolean due = every > 0 ? s % every == 0 : now - lastReport >= PROGRESS_NANOS;
+            // ranks read (a collective) at the same steps, so not by their own clocks
+            boolean due = every > 0 ? s % every == 0
+                    : ranks.size() > 1 ? s % RANKED_PROGRESS_STEPS == 0 : now - lastReport >= PROGRESS_NANOS;
             if (s == total || due) {
-                float[] stats = stepper.readStats();
+                float[] stats = readStats(stepper);
                 checkFinite(stats[0], lastFiniteStep, epoch, lr);
                 lastFiniteStep = step;
                 now = System.nanoTime();
@@ -212,11 +257,32 @@ public final class Trainer {
                     return stats;
                 }
             }
-            if (stopRequested) {
+            if (stopping()) {
                 return null;
             }
         }
         throw new IllegalStateException("an epoch with no steps");
+    }
+
+    /** The loss sum and correct count over every rank; over several, also agrees on whether some rank asked to stop. */
+    private float[] readStats(TrainingStep stepper) {
+        float[] local = stepper.readStats();
+        if (ranks.size() == 1) {
+            return local;
+        }
+        float[] all = {local[0], local[1], stopRequested ? 1 : 0};
+        ranks.sum(all);
+        agreedStop = all[2] > 0;
+        return new float[] {all[0], all[1]};
+    }
+
+    /**
+     * Whether to stop after this step: alone, as soon as asked; over several ranks, at the progress read where some
+     * rank's request was first seen, so that all stop after the same step (a lone rank stopping would leave the others
+     * waiting in their next allreduce).
+     */
+    private boolean stopping() {
+        return ranks.size() == 1 ? stopRequested : agreedStop;
     }
 
     private void checkFinite(float lossSum, long lastFiniteStep, int epoch, double lr) {

@@ -22,6 +22,10 @@ import java.util.function.IntConsumer;
  *
  * <p>When N is not a multiple of B, {@link #partialBatch()} is the same step on the first {@code N mod B} rows of
  * every buffer, so the last batch's loss is averaged over its real size. This class holds no epoch logic.
+ *
+ * <p>Processes of a data-parallel run ({@link dev.kiln.engine.dist.Ranks}) are more replicas: process {@code rank}
+ * of {@code ranks} runs only its contiguous slice of every batch ({@link Replicas#starts}, a slice that may be
+ * empty), and the reduction adds the processes' gradients up.
  */
 public final class TrainingStep {
     private final Device device;
@@ -29,6 +33,7 @@ public final class TrainingStep {
     private final Mlp model;
     private final OptimizerState optimizer;
     private final int batchSize;
+    private final int rank, ranks;     // this process's place among the data-parallel processes (0 of 1 alone)
     private final Tensor x;            // F32 (B, P)
     private final Tensor y;            // I32 (B, 1)
     private final Tensor[] acts;       // (B, O_l) per layer; the last is the logits (B, C)
@@ -57,6 +62,12 @@ public final class TrainingStep {
 
     public TrainingStep(Mlp model, OptimizerState optimizer, DeviceDataset data, int batchSize,
                         GradientReduction reduction) {
+        this(model, optimizer, data, batchSize, reduction, 0, 1);
+    }
+
+    /** A step of process {@code rank} of {@code ranks}: it runs its slice of every batch of the global size B. */
+    public TrainingStep(Mlp model, OptimizerState optimizer, DeviceDataset data, int batchSize,
+                        GradientReduction reduction, int rank, int ranks) {
         if (batchSize <= 0) {
             throw new IllegalArgumentException("batch size " + batchSize);
         }
@@ -65,14 +76,17 @@ public final class TrainingStep {
         this.model = model;
         this.optimizer = optimizer;
         this.batchSize = Math.min(batchSize, data.size());
+        this.rank = rank;
+        this.ranks = ranks;
         int b = this.batchSize, rest = data.size() % b, q = model.spec().parameterCount();
-        int fullReplicas = device.localReplicas(b, q);
-        int partialReplicas = rest == 0 ? 1 : device.localReplicas(rest, q);
-        int most = Math.max(fullReplicas, partialReplicas);
-        x = device.allocate(DType.F32, b, model.spec().inputSize());
-        y = device.allocate(DType.I32, b, 1);
-        acts = model.allocateActivations(b);
-        deltas = model.allocateActivations(b);
+        int mine = slice(b)[1], mineOfRest = rest == 0 ? 0 : slice(rest)[1];
+        int fullReplicas = device.localReplicas(mine, q);
+        int partialReplicas = mineOfRest == 0 ? 1 : device.localReplicas(mineOfRest, q);
+        int most = Math.max(fullReplicas, partialReplicas), rowsHere = Math.max(1, Math.max(mine, mineOfRest));
+        x = device.allocate(DType.F32, rowsHere, model.spec().inputSize());
+        y = device.allocate(DType.I32, rowsHere, 1);
+        acts = model.allocateActivations(rowsHere);
+        deltas = model.allocateActivations(rowsHere);
         stats = device.allocate(DType.F32, most, 2);
         replicaGrads = most > 1 ? device.allocate(DType.F32, most, model.flatSize()) : model.gradientTensor();
         full = plan(b, fullReplicas, 0, reduction);
@@ -80,13 +94,24 @@ public final class TrainingStep {
         rewind();
     }
 
+    /** This process's slice of a batch of {@code rows} rows: {first row, rows}. */
+    private int[] slice(int rows) {
+        int[] s = Replicas.starts(rows, ranks);
+        return new int[] {s[rank], s[rank + 1] - s[rank]};
+    }
+
     /**
-     * The step over the first {@code rows} rows of the buffers as {@code count} replicas, reading the epoch's order
-     * from position {@code from} on.
+     * The step over a batch of {@code batchRows} rows, whose epoch starts at row {@code from} of the order: this
+     * process's slice of it, in the first rows of the buffers, as {@code count} replicas (none for an empty slice).
      */
-    private Plan plan(int rows, int count, int from, GradientReduction reduction) {
-        int[] first = Replicas.starts(rows, count), rowsOf = new int[count], epochStart = new int[count];
-        Tensor cursors = device.allocate(DType.I32, count, 1);
+    private Plan plan(int batchRows, int count, int from, GradientReduction reduction) {
+        int[] mine = slice(batchRows);
+        int rows = mine[1];
+        from += mine[0];
+        count = rows == 0 ? 0 : count;
+        int[] first = count == 0 ? new int[1] : Replicas.starts(rows, count), rowsOf = new int[count];
+        int[] epochStart = new int[Math.max(1, count)];           // an empty slice keeps one idle cursor
+        Tensor cursors = device.allocate(DType.I32, epochStart.length, 1);
         Replica[] replicas = new Replica[count];
         for (int r = 0; r < count; r++) {
             int r0 = first[r], n = first[r + 1] - r0;
@@ -97,7 +122,7 @@ public final class TrainingStep {
                     Replicas.rows(deltas, r0, n), cursors.rows(r, 1), stats.rows(r, 1), model.gradients(grads));
         }
         Tensor gradient = model.gradientTensor(), params = model.parameterTensor();
-        Runnable reduce = reduction.plan(device, count == 1 ? gradient : replicaGrads.firstRows(count), rowsOf, gradient);
+        Runnable reduce = reduction.plan(device, count <= 1 ? gradient : replicaGrads.firstRows(count), rowsOf, gradient);
         IntConsumer replica = r -> {
             Replica p = replicas[r];
             device.gatherBatch(data.images(), data.labels(), data.order(), p.cursor(), p.x(), p.y()); // gather
@@ -105,10 +130,13 @@ public final class TrainingStep {
             device.softmaxCrossEntropy(p.logits(), p.y(), p.dlogits(), p.stats());                  // loss
             device.countCorrect(p.logits(), p.y(), p.stats());
             model.backward(p.x(), p.acts(), p.deltas(), p.grads());                                 // backward
-            device.addInt(p.cursor(), rows);                                                        // next batch
+            device.addInt(p.cursor(), batchRows);                                                   // next batch
         };
+        int replicaCount = count;
         return new Plan(cursors, epochStart, device.replayable(() -> {
-            device.forEachReplica(count, replica);
+            if (replicaCount > 0) {                        // an empty slice of the batch has none
+                device.forEachReplica(replicaCount, replica);
+            }
             reduce.run();                                  // reduce gradients
             optimizer.issueUpdate(params, gradient);       // update
         }));
