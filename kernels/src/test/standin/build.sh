@@ -3,6 +3,7 @@
 #   OUT/libcuda.so.1             the driver API Kiln binds, against the real CUDA 13 cuda.h
 #   OUT/libcublas.so.13          the cuBLAS entry points Kiln binds
 #   OUT/libkiln_kernels_host.so  Kiln's kernels (kernels/src/main/cuda/*.cu) compiled for the host
+#   OUT/libnccl.so.2             one-rank NCCL on the stand-in's streams
 # Needs g++ (C++20), libffi and the CUDA headers (CUDA_HOME, default /usr/local/cuda). Rebuilds only what changed.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,4 +35,9 @@ if newer "$out/libkiln_kernels_host.so" "${kernels[@]}" "$here/kernel_host.h" "$
   # Each .cu as host C++, with kernel_host.h forced in first; the same -ffp-contract=off as nvcc's -fmad=false.
   g++ "${flags[@]}" -Wno-unknown-pragmas -include "$here/kernel_host.h" -x c++ "${kernels[@]}" -x none \
     -Wl,-rpath,'$ORIGIN' -o "$out/libkiln_kernels_host.so" "$out/libcuda.so.1"
+fi
+if newer "$out/libnccl.so.2" "$here/nccl_standin.cpp" "$here/../resources/nccl/nccl_prototypes.h" "$out/libcuda.so.1"; then
+  # One-rank NCCL on the driver stand-in's streams (nccl_standin.cpp), against nccl.h's declarations.
+  g++ "${flags[@]}" -I"$cuda/include" -I"$here/../resources/nccl" -Wl,-soname,libnccl.so.2 -Wl,-rpath,'$ORIGIN' \
+    -o "$out/libnccl.so.2" "$here/nccl_standin.cpp" "$out/libcuda.so.1"
 fi
