@@ -175,7 +175,7 @@ public final class CudaDevice implements Device {
         return address(t, DType.F32);
     }
 
-    /** Runs {@code closer} when this device closes, before its memory and context go. */
+    /** Runs {@code closer} when this device closes, before its memory and context go; the last registered runs first. */
     void onClose(Runnable closer) {
         closers.add(closer);
     }
@@ -546,7 +546,7 @@ public final class CudaDevice implements Device {
         if (stream != null) {
             steps.add(() -> driver.streamSynchronize(stream));
         }
-        closers.forEach(steps::add);
+        closers.reversed().forEach(steps::add); // last registered first: an NCCL operator before its communicator
         replays.forEach(r -> steps.add(r::destroy));
         if (cublasHandle != null) {
             steps.add(() -> cublas.destroy(cublasHandle));
