@@ -2,24 +2,20 @@ package dev.kiln.cuda;
 
 import dev.kiln.data.KilnException;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.SymbolLookup;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Finds and loads {@code libnccl.so.2}, as {@link CublasSearch} finds cuBLAS. In order: {@code KILN_NCCL} (a file,
  * or a folder holding one; when set, nothing else is tried), the dynamic loader by soname (LD_LIBRARY_PATH, the
- * system's folders: NVIDIA's libnccl2 package installs there), {@code /usr/local/cuda/lib64}, and in Python
- * installations the folders pip's NVIDIA wheels use: {@code site-packages/nvidia/nccl/lib} (nvidia-nccl-cu12, which
- * PyTorch installs) and any other {@code site-packages/nvidia/*}{@code /lib}.
+ * system's folders: NVIDIA's libnccl2 package installs there), {@code /usr/local/cuda/lib64}, and the folders pip's
+ * NVIDIA wheels use ({@code nvidia/nccl/lib} of nvidia-nccl-cu12, which PyTorch installs, and any other
+ * {@code nvidia/NAME/lib}) in the Python package folders {@link CublasSearch#sitePackages} lists.
  *
  * <p>When nothing loads, the error names every place looked. The places are injectable for tests.
  */
@@ -47,28 +43,10 @@ final class NcclSearch {
         if (cudaHome != null && !cudaHome.isBlank()) {
             folders.add(Path.of(cudaHome, "lib64"));
         }
-        List<Path> pythonLibs = new ArrayList<>(List.of(Path.of("/usr/lib"), Path.of("/usr/local/lib"), Path.of("/opt/conda/lib")));
-        String home = System.getProperty("user.home");
-        if (home != null) {
-            pythonLibs.add(Path.of(home, ".local", "lib"));
-        }
-        for (String var : List.of("VIRTUAL_ENV", "CONDA_PREFIX")) {
-            String v = env.get(var);
-            if (v != null && !v.isBlank()) {
-                pythonLibs.add(Path.of(v, "lib"));
-            }
-        }
-        for (Path lib : pythonLibs) {
-            for (Path python : children(lib, "python3*")) {
-                for (String packages : List.of("site-packages", "dist-packages")) {
-                    Path nvidia = python.resolve(packages).resolve("nvidia");
-                    folders.add(nvidia.resolve("nccl/lib"));
-                    for (Path wheel : children(nvidia, "*")) {
-                        folders.add(wheel.resolve("lib"));
-                    }
-                }
-            }
-        }
+        // pip's wheels: nvidia/nccl/lib (nvidia-nccl-cu12) and every other nvidia/NAME/lib, in the Python package
+        // folders cuBLAS is looked for in
+        folders.addAll(CublasSearch.wheelFolders(CublasSearch.sitePackages(env, System.getProperty("user.home"),
+                CublasSearch.pythonSitePackages())));
         return new NcclSearch(env.get("KILN_NCCL"), true, folders.stream().distinct().toList());
     }
 
@@ -117,17 +95,5 @@ final class NcclSearch {
             looked.add(file + " (did not load: " + e.getMessage() + ")");
             return null;
         }
-    }
-
-    private static List<Path> children(Path dir, String glob) {
-        Set<Path> out = new LinkedHashSet<>();
-        if (Files.isDirectory(dir)) {
-            try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, glob)) {
-                ds.forEach(out::add);
-            } catch (IOException | SecurityException e) {
-                return List.of();
-            }
-        }
-        return out.stream().filter(Files::isDirectory).sorted().toList();
     }
 }
